@@ -10,7 +10,7 @@ Importing genzoo has no side effects: nothing is downloaded and no hardware is t
 
 __version__ = "0.1.0"
 
-from genzoo._registry import UnknownModelError, list_models, model_info
-from genzoo.hub import CheckpointError, load
+from genzoo._registry import UnknownModelError, list_models
+from genzoo.hub import CheckpointError, load, model_info
 
 __all__ = ["__version__", "load", "list_models", "model_info", "UnknownModelError", "CheckpointError"]

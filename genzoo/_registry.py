@@ -1,142 +1,96 @@
-"""The model registry: named, pretrained variants and the network classes that build them.
+"""The released checkpoints: their names, and the one thing the package must vouch for itself.
 
-Two small tables live here:
+Where each fact about a released checkpoint lives, once:
 
-* ``ARCHITECTURES`` maps a network class name (as written in ``config.json``) to its class, so a
-  checkpoint folder can be rebuilt without executing anything from the file.
-* ``MODELS`` maps a variant name such as ``dcgan-mnist`` to a :class:`ModelEntry`: the metadata a user
-  sees (paper, dataset, image size, value range, licence, recipe, measured metrics) and the sha256 of
-  the released weights.
+======================================  ==================================================================
+fact                                    place
+======================================  ==================================================================
+family: paper, published results,       code: ``genzoo/models/<family>.py`` (``PAPER``,
+network classes and their arguments     ``PUBLISHED_RESULTS``, the ``GenerativeNetwork`` subclasses)
+what a network config implies: image    derived by the network class (``describe(config)``), never restated
+size, channels, latent size, range
+one trained checkpoint: constructor     ``model_cards/<name>/config.json``: ``config`` (the arguments) and
+arguments, dataset, licence,            ``info`` (facts written by the recipe's export, text written by a
+description, limitations, recipe,       person with ``genzoo card``)
+training record
+measured numbers with their protocol    ``model_cards/<name>/metrics.json``, written by ``genzoo eval --json``
+the model card                          ``model_cards/<name>/README.md``, rendered from the two files above
+                                        (``genzoo card``); a test fails when it is stale
+the trusted sha256 and Hub revision     :data:`RELEASES` below: it must not come from the folder it checks
+======================================  ==================================================================
 
-Both are filled by the family files in ``genzoo.models`` when ``genzoo.models`` is imported; nothing
-here downloads or touches hardware.
+``model_cards/<name>/`` is exactly what the Hub repo ``genzoo/<name>`` holds. This module imports no
+family and reads no file: ``import genzoo`` and ``genzoo.list_models()`` stay cheap.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import fnmatch
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
-ARCHITECTURES: dict[str, type] = {}
-MODELS: dict[str, "ModelEntry"] = {}
-
-# Checkpoints released with the package, one Hub-style folder per registered name. A folder's
-# metrics.json holds the measured results (as `genzoo eval --json` writes them), each with its protocol.
-SHIPPED_DIR = Path(__file__).parent / "model_cards"
-METRICS_NAME = "metrics.json"
+HUB_ORGANIZATION = "genzoo"
+# The facts of one checkpoint that a person states (in config.json "info", set with `genzoo card`); the
+# rest of "info" (name, family, training record) is written by the recipe's export.
+CARD_FACTS = ("name", "description", "limitations", "dataset", "dataset_id", "license", "license_note", "recipe")
 
 
 class UnknownModelError(KeyError):
-    """An unknown model name. The message lists the closest registered names."""
+    """An unknown model name. The message lists the closest released names."""
 
     def __str__(self) -> str:  # KeyError quotes its message; we want it readable
         return str(self.args[0])
 
 
 @dataclass(frozen=True)
-class ModelEntry:
-    """Metadata of one registered, pretrained variant (timm's ``pretrained_cfg`` in spirit).
+class Release:
+    """A released checkpoint as the package vouches for it.
 
-    ``network_kwargs`` are the JSON-able constructor arguments of ``architecture`` for the released
-    weights; ``tiny_kwargs`` override them to build a seconds-sized copy for tests.
+    ``sha256`` is that of the released ``model.safetensors``; ``revision`` the Hub commit to fetch
+    (None: the repo's default branch, until the checkpoint is published).
     """
 
     name: str
-    family: str
-    architecture: str
-    network_kwargs: dict[str, Any]
-    paper: str
-    dataset: str
-    image_size: int
-    channels: int
-    value_range: tuple[float, float]
-    latent_dim: int | None
-    license: str  # a Hugging Face Hub licence id ("cc-by-sa-3.0", "other", ...)
-    recipe: str
-    description: str = ""
-    license_note: str = ""  # what the licence id alone does not say (dataset terms)
-    dataset_id: str = ""  # the Hub dataset id for the card's metadata
-    hub_repo: str = ""  # defaults to "genzoo/<name>"
-    sha256: str | None = None  # of model.safetensors as released; None until a checkpoint exists
-    metrics: list[dict[str, Any]] = field(default_factory=list)  # measured results with protocols (or metrics.json)
-    limitations: str = ""  # what a user should know before relying on the checkpoint
-    tiny_kwargs: dict[str, Any] = field(default_factory=dict)
+    sha256: str
+    revision: str | None = None
 
-    def __post_init__(self) -> None:
-        if not self.hub_repo:
-            object.__setattr__(self, "hub_repo", f"genzoo/{self.name}")
-
-    def to_dict(self) -> dict[str, Any]:
-        info = dataclasses.asdict(self)
-        info["value_range"] = list(self.value_range)
-        del info["tiny_kwargs"]
-        return info
+    @property
+    def hub_repo(self) -> str:
+        return f"{HUB_ORGANIZATION}/{self.name}"
 
 
-def register_architecture(cls: type) -> type:
-    """Class decorator: make a network class constructible from ``config.json`` by its name."""
-    name = cls.__name__
-    if name in ARCHITECTURES and ARCHITECTURES[name] is not cls:
-        raise ValueError(f"architecture {name!r} is registered twice")
-    ARCHITECTURES[name] = cls
-    return cls
-
-
-def register_model(entry: ModelEntry) -> ModelEntry:
-    """Register a named variant. Names are kebab-case ``family-dataset[-detail]``."""
-    if entry.name in MODELS:
-        raise ValueError(f"model {entry.name!r} is registered twice")
-    if entry.name != entry.name.lower() or " " in entry.name or "_" in entry.name:
-        raise ValueError(f"model names are lower-case kebab-case, got {entry.name!r}")
-    if entry.architecture not in ARCHITECTURES:
-        raise ValueError(f"{entry.name}: architecture {entry.architecture!r} is not registered")
-    measured = SHIPPED_DIR / entry.name / METRICS_NAME
-    if not entry.metrics and measured.is_file():
-        entry = dataclasses.replace(entry, metrics=json.loads(measured.read_text())["metrics"])
-    MODELS[entry.name] = entry
-    return entry
-
-
-def _ensure_models_imported() -> None:
-    # Importing genzoo.models registers every family; done lazily so `import genzoo` stays cheap.
-    import genzoo.models  # noqa: F401
+# Pin a new checkpoint here (README, "Add a checkpoint"): its name, and the sha256 that `genzoo card` prints.
+RELEASES: dict[str, Release] = {
+    release.name: release
+    for release in (
+        Release("dcgan-celeba", "4a3793981600236910583a54e35284c78835ebae4211074a172aa2c94f8822f5"),
+        Release("dcgan-mnist", "4dbd47d734aa1d26781b01fd9193bf55465465e145ce1b77815492fcd13c7d49"),
+        Release("draw-mnist", "6ba324121dbed459e1cef37679dd2bb0d90043c041267517643d158a1c94a14e"),
+        Release("draw-mnist-noattn", "96f6808359c432899b9a6a73b728555e3520f394a634b09099395239f41188c5"),
+        Release("ian-celeba", "f2d1aed4a515ff5217cd2f77254ac8ce2b47dfbb3b7462b7f1ef39bc62168eea"),
+        Release("ian-mnist", "c848d9d26d0d326b22ed3a64d954501afb3fb3015c6da33df0fabebbb01e157e"),
+        Release("wgan-gp-mnist", "24ee8d1f677437346935b61edae6187161a7ac2f368502f6361cb2fd16ebda73"),
+    )
+}
 
 
 def list_models(pattern: str | None = None) -> list[str]:
-    """Sorted registered names, optionally filtered by a shell-style pattern such as ``"*mnist*"``."""
-    _ensure_models_imported()
-    names = sorted(MODELS)
+    """Sorted released names, optionally filtered by a shell-style pattern such as ``"*mnist*"``."""
+    if pattern is not None and not isinstance(pattern, str):
+        raise TypeError(f"pattern must be a shell-style string such as '*mnist*', got {pattern!r}")
+    names = sorted(RELEASES)
     if pattern:
         names = [n for n in names if fnmatch.fnmatch(n, pattern)]
     return names
 
 
-def get_entry(name: str) -> ModelEntry:
-    """The registry entry of ``name``; an unknown name raises with the closest matches."""
-    _ensure_models_imported()
-    if name in MODELS:
-        return MODELS[name]
-    close = difflib.get_close_matches(name, list(MODELS), n=5, cutoff=0.4)
+def get_release(name: str) -> Release:
+    """The pinned release of ``name``; an unknown name raises with the closest matches."""
+    if name in RELEASES:
+        return RELEASES[name]
+    close = difflib.get_close_matches(name, list(RELEASES), n=5, cutoff=0.4)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise UnknownModelError(
-        f"Unknown model {name!r}.{hint} genzoo.list_models() shows all {len(MODELS)} names; "
+        f"Unknown model {name!r}.{hint} genzoo.list_models() shows all {len(RELEASES)} names; "
         "a local folder or 'hf-hub:org/repo' also loads."
     )
-
-
-def model_info(name: str) -> dict[str, Any]:
-    """Everything known about a registered variant, as a plain dict."""
-    return get_entry(name).to_dict()
-
-
-def get_architecture(name: str) -> type:
-    _ensure_models_imported()
-    if name not in ARCHITECTURES:
-        known = ", ".join(sorted(ARCHITECTURES))
-        raise ValueError(f"config.json names architecture {name!r}, which genzoo does not know (known: {known}).")
-    return ARCHITECTURES[name]

@@ -15,12 +15,15 @@ from pathlib import Path
 import torch
 from torchvision.utils import make_grid
 
+from genzoo._checks import check_count, check_number
+
 
 def check_steps(steps: torch.Tensor) -> torch.Tensor:
     """Validate (T, n, C, H, W) in [0, 1] with C in (1, 3); return it as a float CPU tensor."""
-    if not isinstance(steps, torch.Tensor) or steps.dim() != 5:
-        shape = tuple(steps.shape) if isinstance(steps, torch.Tensor) else type(steps).__name__
-        raise ValueError(f"expected steps of shape (T, n, C, H, W), got {shape}")
+    if not isinstance(steps, torch.Tensor) or steps.is_complex():
+        raise TypeError(f"expected steps, a real torch.Tensor of shape (T, n, C, H, W), got {type(steps).__name__}")
+    if steps.dim() != 5:
+        raise ValueError(f"expected steps of shape (T, n, C, H, W), got {tuple(steps.shape)}")
     if steps.shape[0] < 1 or steps.shape[1] < 1:
         raise ValueError(f"expected at least one step and one image, got shape {tuple(steps.shape)}")
     if steps.shape[2] not in (1, 3):
@@ -43,9 +46,9 @@ def steps_frames(steps: torch.Tensor, nrow: int | None = None, padding: int = 2,
     from PIL import Image
 
     steps = check_steps(steps)
-    if scale < 1:
-        raise ValueError(f"scale must be a positive integer, got {scale}")
-    nrow = nrow or max(1, math.ceil(math.sqrt(steps.shape[1])))
+    scale = check_count(scale, "scale", "screen pixels per image pixel")
+    padding = check_count(padding, "padding", "pixels", minimum=0)
+    nrow = check_count(nrow, "nrow", "images per row") if nrow is not None else max(1, math.ceil(math.sqrt(steps.shape[1])))
     frames = []
     for images in steps:
         grid = make_grid(images, nrow=nrow, padding=padding, pad_value=1.0)
@@ -77,6 +80,11 @@ def save_steps_gif(
 
     Returns the path written.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or os.PathLike), got {type(path).__name__}")
+    duration_ms = check_number(duration_ms, "duration_ms", minimum=0)
+    final_hold_ms = check_number(final_hold_ms, "final_hold_ms", minimum=0)
+    loop = check_count(loop, "loop", "extra plays (0: forever)", minimum=0)
     frames = steps_frames(steps, nrow=nrow, scale=scale)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,10 +111,13 @@ def save_steps_grid(
     """
     from torchvision.utils import save_image
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or os.PathLike), got {type(path).__name__}")
     steps = check_steps(steps)
     total = steps.shape[0]
-    if max_columns is not None and max_columns < 1:
-        raise ValueError(f"max_columns must be positive or None, got {max_columns}")
+    if max_columns is not None:
+        max_columns = check_count(max_columns, "max_columns", "columns (or None for every step)")
+    padding = check_count(padding, "padding", "pixels", minimum=0)
     if max_columns is None or total <= max_columns:
         chosen = list(range(total))
     else:

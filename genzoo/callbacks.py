@@ -2,7 +2,8 @@
 
 * ``SampleGrid`` writes a PNG grid of samples from fixed noise at the end of every N epochs.
 * ``ExportCheckpoint`` writes, when training ends, the Hub-ready folder (config.json,
-  model.safetensors, README.md card with the training record, samples.png) that ``genzoo.load`` reads.
+  model.safetensors in half precision, README.md card with the training record, samples.png) that
+  ``genzoo.load`` reads.
 """
 
 from __future__ import annotations
@@ -19,15 +20,21 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
-from torchvision.utils import save_image
 
 
 def save_grid(images_unit_range: torch.Tensor, path: str | os.PathLike, nrow: int | None = None) -> Path:
-    """Save images in [0, 1], shape (N, C, H, W), as one PNG grid."""
+    """Save images in [0, 1], shape (N, C, H, W), as one optimized PNG grid (grayscale for 1 channel)."""
+    from PIL import Image
+    from torchvision.utils import make_grid
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     nrow = nrow or max(1, int(len(images_unit_range) ** 0.5))
-    save_image(images_unit_range, path, nrow=nrow, padding=2, pad_value=1.0)
+    grid = make_grid(images_unit_range.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0)
+    # The same rounding as torchvision's save_image; one channel is enough for grayscale images.
+    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    image = Image.fromarray(pixels[:, :, 0] if images_unit_range.shape[1] == 1 else pixels)
+    image.save(path, optimize=True)
     return path
 
 
@@ -65,8 +72,9 @@ class ExportCheckpoint(L.Callback):
     The card records the data, the exact command, the hardware and the wall time of this run.
     """
 
-    def __init__(self, out_dir: str | None = None, num_samples: int = 64, seed: int = 0) -> None:
+    def __init__(self, out_dir: str | None = None, num_samples: int = 64, seed: int = 0, weights_dtype: str = "float16") -> None:
         self.out_dir, self.num_samples, self.seed = out_dir, num_samples, seed
+        self.weights_dtype = weights_dtype  # "float16": the released form; "float32" keeps full precision
         self._start: float | None = None
         self._earlier_seconds = 0.0  # wall time of the runs this one resumed from
         self._batches = 0
@@ -118,13 +126,17 @@ class ExportCheckpoint(L.Callback):
 
     @rank_zero_only
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        from genzoo.cards import render_card
-        from genzoo.hub import save_folder
+        from genzoo.cards import render_folder_card
+        from genzoo.hub import CARD_NAME, load_folder, save_folder
 
         network = pl_module.export_network()
         network.info["training"] = self.training_record(trainer)
         folder = Path(self.out_dir or Path(trainer.default_root_dir) / "export")
-        sha256 = save_folder(network, folder, card=render_card(network.info))
-        images = network.to_unit_range(network.sample(self.num_samples, seed=self.seed))
+        sha256 = save_folder(network, folder, weights_dtype=self.weights_dtype)
+        # The samples come from the weights as stored, so the figure shows what a user will load.
+        stored = load_folder(folder)
+        images = stored.to_unit_range(stored.sample(self.num_samples, seed=self.seed))
         save_grid(images, folder / "samples.png")
+        # Until `genzoo eval --json <folder>/metrics.json` has measured it, the card marks what is missing.
+        (folder / CARD_NAME).write_text(render_folder_card(folder, strict=False))
         rank_zero_info(f"exported {folder} (model.safetensors sha256 {sha256})")

@@ -1,47 +1,198 @@
 """Model cards: the README.md of a checkpoint folder, with Hub metadata in its YAML header.
 
-The card is rendered from the network's ``info`` (registry metadata, the training record written by
-the export, and measured metrics with their protocol), so regenerating it never loses a number.
+A card is rendered, never edited: from the folder's ``config.json`` (the checkpoint's facts and the
+human text, ``description`` and ``limitations``), its ``metrics.json`` (every number measured, with the
+command and protocol) and the family's code (paper, published results). ``genzoo card FOLDER``
+re-renders it; a test fails when a released card is stale.
+
+The human text quotes no number itself. It names the number's source with a placeholder, filled in
+at render time, so a retrained or re-evaluated checkpoint can never keep stale prose:
+
+* ``{metric:fid}`` or ``{metric:NLL (elbo, nats)}``: a value from metrics.json, by type or by name;
+* ``{training:epochs}``, ``{training:batches}``, ``{training:wall_time}``: the training record;
+* ``{config:g_width}``: a constructor argument of the network;
+* ``{paper:mnist-attention}``: a published result quoted by the family's code (``PUBLISHED_RESULTS``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+from pathlib import Path
 from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 PIPELINE_TAG = "unconditional-image-generation"
+PLACEHOLDER = re.compile(r"\{(metric|training|config|paper):([^{}]+)\}")
+# Companions of a metric value worth showing beside it (NLL in bits/dim, KID's spread).
+EXTRA_FIELDS = ("bits_per_dim", "std")
 
 
-def _eval_results(name: str, info: dict[str, Any]) -> list[EvalResult]:
+class CardError(ValueError):
+    """Card text that cannot be rendered: a placeholder names something the checkpoint does not have."""
+
+
+def format_number(value: Any) -> str:
+    """How the card writes a number: integers whole, other numbers to 4 significant digits."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def format_seconds(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+def find_metric(metrics: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The metric whose name is ``key``, else the only one whose type is ``key``."""
+    by_name = [m for m in metrics if m.get("name") == key]
+    if by_name:
+        return by_name[0]
+    by_type = [m for m in metrics if m.get("type") == key]
+    if len(by_type) == 1:
+        return by_type[0]
+    known = ", ".join(sorted({m.get("name", "") for m in metrics})) or "none: metrics.json is missing or empty"
+    how = "several metrics have that type, name one" if by_type else "no metric has that name or type"
+    raise CardError(f"{{metric:{key}}}: {how} (measured: {known})")
+
+
+def fill_placeholders(text: str, info: dict[str, Any], strict: bool = True) -> str:
+    """``text`` with every ``{kind:key}`` placeholder replaced by the value it names (see the module docstring).
+
+    A placeholder that names nothing raises :class:`CardError`; with ``strict=False`` it is kept and marked
+    instead (a fresh export's card, before ``genzoo eval`` has measured anything).
+    """
+
+    def value(match: re.Match) -> str:
+        try:
+            return resolve(*match.groups())
+        except CardError:
+            if strict:
+                raise
+            return f"*{match.group(0)}: not measured yet*"
+
+    def resolve(kind: str, key: str) -> str:
+        if kind == "metric":
+            return format_number(find_metric(info.get("metrics", []), key)["value"])
+        if kind == "training":
+            training = info.get("training") or {}
+            if key == "wall_time" and "wall_time_s" in training:
+                return format_seconds(training["wall_time_s"])
+            source = training
+        elif kind == "config":
+            source = info.get("config", {})
+        else:
+            source = info.get("published_results", {})
+        if key not in source:
+            raise CardError(f"{{{kind}:{key}}}: the checkpoint has no {kind} value {key!r} (it has: {', '.join(sorted(source))})")
+        return format_number(source[key])
+
+    return PLACEHOLDER.sub(value, text)
+
+
+def unresolved_placeholders(text: str, info: dict[str, Any]) -> list[str]:
+    """The placeholders of ``text`` that name nothing in ``info``."""
+    missing = []
+    for match in PLACEHOLDER.finditer(text):
+        try:
+            fill_placeholders(match.group(0), info)
+        except CardError:
+            missing.append(match.group(0))
+    return missing
+
+
+# A number in card text: not part of a word or identifier (v1, celeba-10k, 64x64) and not a placeholder.
+NUMBER = re.compile(r"(?<![\w.\-])\d+(?:,\d{3})*(?:\.\d+)?(?!\w)")
+NOT_PROSE = re.compile(r"`[^`]*`|\]\([^)]*\)")  # code spans (commands, arguments) and link targets
+
+
+def traceable_numbers(info: dict[str, Any]) -> set[str]:
+    """Every number the checkpoint's files state: its network config, training record, value range and
+    measured metrics (values, protocols, commands), in the forms a card may write them."""
+    found: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                collect(item)
+        elif isinstance(value, str):
+            found.update(n.replace(",", "") for n in NUMBER.findall(value))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            found.update({format_number(value), str(value)})
+
+    collect([info.get("config", {}), info.get("training", {}), info.get("value_range", []), info.get("metrics", [])])
+    return found
+
+
+def untraceable_numbers(text: str, info: dict[str, Any]) -> list[str]:
+    """Numbers written literally in ``text`` (outside placeholders, code spans and links) that none of the
+    checkpoint's files states: a card must not quote a number from nowhere, nor one that can go stale."""
+    prose = NOT_PROSE.sub(" ", PLACEHOLDER.sub(" ", text))
+    known = traceable_numbers(info)
+    return [n for n in NUMBER.findall(prose) if n.replace(",", "") not in known]
+
+
+def _eval_results(info: dict[str, Any]) -> list[EvalResult]:
     results = []
     for metric in info.get("metrics", []):
+        protocol = metric.get("protocol", {})
         results.append(
             EvalResult(
                 task_type=metric.get("task", PIPELINE_TAG),
                 # The evaluation data: the metric's reference set when it has one, else the training data.
-                dataset_type=metric.get("protocol", {}).get("reference") or info.get("dataset_id") or "unknown",
-                dataset_name=metric.get("protocol", {}).get("reference") or info.get("dataset_id") or "unknown",
-                dataset_split=metric.get("protocol", {}).get("reference_split"),
+                dataset_type=protocol.get("reference") or info.get("dataset_id") or "unknown",
+                dataset_name=protocol.get("reference") or info.get("dataset_id") or "unknown",
+                dataset_split=protocol.get("reference_split"),
                 metric_type=metric["type"],
                 metric_name=metric.get("name", metric["type"]),
                 metric_value=metric["value"],
-                metric_config=metric.get("protocol", {}).get("extractor"),
+                metric_config=protocol.get("extractor"),
                 verified=False,
             )
         )
     return results
 
 
-def _format_seconds(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+def _metric_value_cell(metric: dict[str, Any]) -> str:
+    extras = [f"{field.replace('_', ' ')} {format_number(metric[field])}" for field in EXTRA_FIELDS if field in metric]
+    return format_number(metric["value"]) + (f" ({'; '.join(extras)})" if extras else "")
 
 
-def render_card(info: dict[str, Any]) -> str:
-    """Return the model card text for a checkpoint whose metadata is ``info``."""
+def _evaluation_lines(metrics: list[dict[str, Any]]) -> list[str]:
+    """One table per command that measured metrics, in the order the commands first appear."""
+    if not metrics:
+        return ["No metrics have been measured for this checkpoint yet.", ""]
+    lines: list[str] = []
+    commands = list(dict.fromkeys(m.get("command", "") for m in metrics))
+    for command in commands:
+        group = [m for m in metrics if m.get("command", "") == command]
+        where = ", ".join(x for x in (group[0].get("hardware"), group[0].get("measured")) if x)
+        if command:
+            lines += [f"Measured with `{command}`" + (f" ({where})" if where else "") + ":", ""]
+        lines += ["| metric | value | protocol |", "|---|---|---|"]
+        for metric in group:
+            protocol = json.dumps(metric.get("protocol", {}), sort_keys=True)
+            lines.append(f"| {metric.get('name', metric['type'])} | {_metric_value_cell(metric)} | `{protocol}` |")
+        lines.append("")
+    return lines
+
+
+def render_card(info: dict[str, Any], figures: list[str] | None = None, strict: bool = True) -> str:
+    """The model card text of a checkpoint described by ``info`` (as :func:`genzoo.hub.folder_info` gives it).
+
+    ``figures`` are the image files of the folder; ``samples.png`` is shown under "Use" when present, the
+    others where the description links them. ``strict``: see :func:`fill_placeholders`.
+    """
+    figures = figures or []
     name = info.get("name", "genzoo-model")
     family = info.get("family", "")
     card_data = ModelCardData(
@@ -51,31 +202,38 @@ def render_card(info: dict[str, Any]) -> str:
         datasets=[info["dataset_id"]] if info.get("dataset_id") else None,
         pipeline_tag=info.get("pipeline_tag", PIPELINE_TAG),
         model_name=name,
-        eval_results=_eval_results(name, info) or None,
+        eval_results=_eval_results(info) or None,
     )
-    lines = [f"# {name}", "", info.get("description", "").strip(), ""]
+    value_range = tuple(info.get("value_range", (-1, 1)))
+    shape = f"({info.get('channels')}, {info.get('image_size')}, {info.get('image_size')})"
+    lines = [f"# {name}", "", fill_placeholders(info.get("description", ""), info, strict).strip(), ""]
     lines += [
         "## Use",
         "",
         "```python",
         "import genzoo",
         f'model = genzoo.load("{name}")',
-        f"images = model.sample(16, seed=0)  # (16, {info.get('channels')}, {info.get('image_size')}, "
-        f"{info.get('image_size')}) in {tuple(info.get('value_range', (-1, 1)))}",
+        f"images = model.sample(16, seed=0)  # (16, {shape[1:-1]}) in {value_range}",
         "```",
         "",
         f"or `genzoo sample {name} --num 64 --out grid.png`.",
         "",
-        "![samples](samples.png)",
-        "",
+    ]
+    if "samples.png" in figures:
+        lines += ["![samples](samples.png)", ""]
+    lines += [
         "## Model",
         "",
         f"- Family: {family}; paper: {info.get('paper', '')}",
-        f"- Output: {info.get('channels')} x {info.get('image_size')} x {info.get('image_size')}, "
-        f"values in {tuple(info.get('value_range', (-1, 1)))}; latent size {info.get('latent_dim')}",
-        f"- Licence: {info.get('license', 'other')}. {info.get('license_note', '')}".rstrip(),
-        "",
+        f"- Network: `{info.get('architecture', '')}` with `{json.dumps(info.get('config', {}), sort_keys=True)}`",
+        f"- Output: {shape} images, values in {value_range}; latent size {info.get('latent_dim')}",
     ]
+    if info.get("weights_dtypes"):
+        lines.append(
+            f"- Weights: `model.safetensors` stored as {' and '.join(info['weights_dtypes'])}; genzoo computes in float32 "
+            "unless `genzoo.load(name, dtype=...)` asks for float16 or bfloat16"
+        )
+    lines += [f"- Licence: {info.get('license', 'other')}. {info.get('license_note', '')}".rstrip(), ""]
     training = info.get("training")
     if training:
         lines += [
@@ -85,26 +243,37 @@ def render_card(info: dict[str, Any]) -> str:
             f"- Recipe: `{info.get('recipe', '')}`",
             f"- Command: `{training.get('command', '')}`",
             f"- Hardware: {training.get('hardware', '')}",
-            f"- Wall time: {_format_seconds(training.get('wall_time_s', 0.0))} for {training.get('epochs')} epochs, "
-            f"{training.get('batches')} batches ({training.get('images_seen')} images), "
-            f"finished {training.get('finished', '')}",
+            f"- Wall time: {format_seconds(training.get('wall_time_s', 0.0))} for {format_number(training.get('epochs'))} "
+            f"epochs, {format_number(training.get('batches'))} batches ({format_number(training.get('images_seen'))} "
+            f"images), finished {training.get('finished', '')}",
             f"- genzoo {training.get('genzoo_version', '')}, torch {training.get('torch_version', '')}, "
             f"lightning {training.get('lightning_version', '')}",
             "",
         ]
-    metrics = info.get("metrics", [])
-    lines += ["## Evaluation", ""]
-    if metrics:
-        if info.get("evaluation_command"):
-            lines += [f"Measured with `{info['evaluation_command']}`" + (f" ({info['evaluation_hardware']})" if info.get("evaluation_hardware") else "") + ".", ""]
-        lines += ["| metric | value | protocol |", "|---|---|---|"]
-        for metric in metrics:
-            protocol = json.dumps(metric.get("protocol", {}), sort_keys=True)
-            lines.append(f"| {metric.get('name', metric['type'])} | {metric['value']:.4g} | `{protocol}` |")
-        lines.append("")
-    else:
-        lines += ["No metrics have been measured for this checkpoint yet.", ""]
+    lines += ["## Evaluation", "", *_evaluation_lines(info.get("metrics", []))]
     if info.get("limitations"):
-        lines += ["## Limitations", "", info["limitations"].strip(), ""]
+        lines += ["## Limitations", "", fill_placeholders(info["limitations"], info, strict).strip(), ""]
     body = "\n".join(lines)
     return str(ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}"))
+
+
+def weights_dtypes(weights_path: str | os.PathLike) -> list[str]:
+    """The floating-point dtypes stored in a safetensors file (read from its header, no tensor loaded)."""
+    from safetensors import safe_open
+
+    names = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
+    with safe_open(str(weights_path), "pt") as handle:
+        kinds = {handle.get_slice(key).get_dtype() for key in handle.keys()}
+    return sorted(names[k] for k in kinds if k in names)
+
+
+def render_folder_card(folder: str | os.PathLike, strict: bool = True) -> str:
+    """The card of a checkpoint folder, from its config.json, metrics.json, weights header and figures."""
+    from genzoo.hub import WEIGHTS_NAME, folder_info
+
+    folder = Path(folder)
+    info = folder_info(folder)
+    if (folder / WEIGHTS_NAME).is_file():
+        info["weights_dtypes"] = weights_dtypes(folder / WEIGHTS_NAME)
+    figures = sorted(p.name for p in folder.iterdir() if p.suffix in (".png", ".gif"))
+    return render_card(info, figures, strict)

@@ -6,7 +6,7 @@
     genzoo info dcgan-mnist
     genzoo sample dcgan-mnist --num 64 --out grid.png [--seed 0]
     genzoo steps draw-mnist --num 16 --out steps.gif [--grid steps.png]
-    genzoo card FOLDER            (re-render a checkpoint folder's model card)
+    genzoo card FOLDER [--description TEXT --limitations TEXT ...]   (set card text; re-render the card)
     genzoo push FOLDER --repo-id org/name [--dry-run]
     genzoo eval MODEL --metrics fid,kid,swd --data ... --num-samples N
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -44,35 +45,37 @@ def run_lightning(args: list[str]) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
-    from genzoo._registry import get_entry, list_models
+    from genzoo import list_models, model_info
 
     names = list_models(args.pattern)
     if args.markdown:
         print(checkpoint_table(names))
         return
     for name in names:
-        entry = get_entry(name)
-        print(f"{name:24s} {entry.family:8s} {entry.channels}x{entry.image_size}x{entry.image_size}  {entry.dataset}")
+        info = model_info(name)
+        print(f"{name:24s} {info['family']:8s} {info['channels']}x{info['image_size']}x{info['image_size']}  {info['dataset']}")
 
 
 def checkpoint_table(names: list[str]) -> str:
-    """The README's checkpoint table, generated from the registry."""
-    from genzoo._registry import get_entry
+    """The README's checkpoint table, generated from the released checkpoints' folders."""
+    from genzoo import model_info
+    from genzoo.cards import format_number
 
     rows = ["| name | family | output | data | licence | recipe | metrics |", "|---|---|---|---|---|---|---|"]
     for name in names:
-        entry = get_entry(name)
-        metrics = "; ".join(f"{m.get('name', m['type'])} {m['value']:.4g}" for m in entry.metrics) or "not yet measured"
+        info = model_info(name)
+        low, high = info["value_range"]
+        metrics = "; ".join(f"{m.get('name', m['type'])} {format_number(m['value'])}" for m in info["metrics"])
         rows.append(
-            f"| `{name}` | {entry.family} | {entry.channels}x{entry.image_size}x{entry.image_size} in "
-            f"[{entry.value_range[0]:g}, {entry.value_range[1]:g}] | {entry.dataset} | {entry.license} | "
-            f"`{entry.recipe}` | {metrics} |"
+            f"| `{name}` | {info['family']} | {info['channels']}x{info['image_size']}x{info['image_size']} in "
+            f"[{low:g}, {high:g}] | {info['dataset']} | {info['license']} | `{info['recipe']}` | "
+            f"{metrics or 'not yet measured'} |"
         )
     return "\n".join(rows)
 
 
 def cmd_info(args: argparse.Namespace) -> None:
-    from genzoo._registry import model_info
+    from genzoo import model_info
 
     print(json.dumps(model_info(args.name), indent=2))
 
@@ -104,22 +107,30 @@ def cmd_steps(args: argparse.Namespace) -> None:
 
 
 def cmd_card(args: argparse.Namespace) -> None:
-    from genzoo._registry import METRICS_NAME, MODELS, _ensure_models_imported
-    from genzoo.cards import render_card
-    from genzoo.hub import CARD_NAME, read_config
+    """Set the checkpoint's facts and text in its config.json (when given), then re-render README.md."""
+    from genzoo._registry import CARD_FACTS, RELEASES
+    from genzoo.cards import render_folder_card, unresolved_placeholders, untraceable_numbers
+    from genzoo.hub import CARD_NAME, CONFIG_NAME, METRICS_NAME, WEIGHTS_NAME, folder_info, read_config, sha256_of
 
     folder = Path(args.folder)
-    info = read_config(folder).get("info", {})
-    _ensure_models_imported()
-    if info.get("name") in MODELS:  # the registry's metadata and measured metrics of a released model
-        info.update({k: v for k, v in MODELS[info["name"]].to_dict().items() if k not in ("sha256", "network_kwargs")})
-    if (folder / METRICS_NAME).is_file():  # the folder's own measurements win: they are this file's
-        measured = json.loads((folder / METRICS_NAME).read_text())
-        info["metrics"] = measured["metrics"]
-        info["evaluation_command"] = measured.get("command")
-        info["evaluation_hardware"] = measured.get("hardware")
-    (folder / CARD_NAME).write_text(render_card(info))
+    config = read_config(folder)
+    changes = {key: getattr(args, key) for key in CARD_FACTS if getattr(args, key) is not None}
+    if changes:
+        config["info"] = {**config.get("info", {}), **changes}
+        (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    (folder / CARD_NAME).write_text(render_folder_card(folder, strict=False))
     print(f"wrote {folder / CARD_NAME}")
+    info = folder_info(folder)
+    text = info.get("description", "") + info.get("limitations", "")
+    for placeholder in unresolved_placeholders(text, info):
+        print(f"warning: {placeholder} names nothing yet (measure it with genzoo eval --json {folder / METRICS_NAME})")
+    for number in untraceable_numbers(text, info):
+        print(f"warning: the card text quotes {number}, which no file of the checkpoint states: use a placeholder")
+    name = config.get("info", {}).get("name", folder.name)
+    sha256 = sha256_of(folder / WEIGHTS_NAME)
+    pinned = RELEASES.get(name)
+    if pinned is None or pinned.sha256 != sha256:
+        print(f'to release it, pin it in genzoo/_registry.py RELEASES: Release("{name}", "{sha256}")')
 
 
 def cmd_push(args: argparse.Namespace) -> None:
@@ -171,8 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     steps.add_argument("--device", default=None)
     steps.set_defaults(run=cmd_steps)
 
-    card = commands.add_parser("card", help="re-render the model card of a checkpoint folder")
+    card = commands.add_parser(
+        "card", help="set a checkpoint's card text and facts in its config.json, and re-render its README.md"
+    )
     card.add_argument("folder")
+    from genzoo._registry import CARD_FACTS
+
+    for key in CARD_FACTS:
+        card.add_argument(f"--{key.replace('_', '-')}", dest=key, default=None, help=f"set info.{key}")
     card.set_defaults(run=cmd_card)
 
     push = commands.add_parser("push", help="upload a checkpoint folder to the Hugging Face Hub")
@@ -201,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     if not hasattr(args, "run"):
         parser.print_help()
         return
+    args.command_line = "genzoo " + shlex.join(argv)  # recorded with results (genzoo eval --json)
     try:
         args.run(args)
     except (KeyError, ValueError, FileNotFoundError, RuntimeError) as err:

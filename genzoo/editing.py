@@ -21,10 +21,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from genzoo._checks import check_count, check_number, check_tensor
+
 
 def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of (N, C, H, W) with standard deviation ``sigma`` pixels (replicate border)."""
-    if sigma <= 0:
+    images = check_tensor(images, ("N", "C", "H", "W"), "images")
+    if check_number(sigma, "sigma", minimum=0) == 0:
         return images
     radius = max(1, int(3 * sigma + 0.5))
     x = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
@@ -38,13 +41,19 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def interpolation_mask(delta: torch.Tensor, sigma: float = 2.0, gain: float = 1.0) -> torch.Tensor:
     """M = min(gain * g(|mean_c Delta|), 1), shape (N, 1, H, W), for a change Delta of shape (N, C, H, W)."""
-    if delta.dim() != 4:
-        raise ValueError(f"delta must be (N, C, H, W), got {tuple(delta.shape)}")
+    delta = check_tensor(delta, ("N", "C", "H", "W"), "delta", "changes of images")
+    gain = check_number(gain, "gain", minimum=0)
     return (gain * gaussian_blur(delta.mean(dim=1, keepdim=True).abs(), sigma)).clamp(max=1.0)
 
 
 def apply_edit(x: torch.Tensor, x_hat: torch.Tensor, delta: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Y = X_hat + M * Delta + (1 - M) * (X - X_hat)."""
+    for name, images in (("x", x), ("x_hat", x_hat), ("delta", delta)):
+        check_tensor(images, ("N", "C", "H", "W"), name)
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"mask must be a tensor (N, 1, H, W) with values in [0, 1], got {type(mask).__name__}")
+    if mask.dim() > 4 or any(m not in (1, s) for m, s in zip(reversed(mask.shape), reversed(x.shape))):
+        raise ValueError(f"mask must broadcast to x's shape {tuple(x.shape)}, e.g. (N, 1, H, W); got {tuple(mask.shape)}")
     if not (x.shape == x_hat.shape == delta.shape):
         raise ValueError(f"x, x_hat and delta must have one shape, got {tuple(x.shape)}, {tuple(x_hat.shape)}, {tuple(delta.shape)}")
     return x_hat + mask * delta + (1 - mask) * (x - x_hat)
@@ -70,7 +79,7 @@ def _brush_mask(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     if mask.dim() != 4 or mask.shape[1] != 1 or mask.shape[-2:] != (h, w) or mask.shape[0] not in (1, n):
         raise ValueError(f"mask must be (H, W), (N, H, W) or (N, 1, H, W) with H, W = {h}, {w}; got {tuple(mask.shape)}")
     mask = mask.to(x.device, x.dtype)
-    if (mask < 0).any() or (mask > 1).any():
+    if not torch.isfinite(mask).all() or (mask < 0).any() or (mask > 1).any():
         raise ValueError("mask values must lie in [0, 1]")
     if mask.sum() == 0:
         raise ValueError("mask is empty: paint at least one pixel")
@@ -78,13 +87,18 @@ def _brush_mask(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def _colour(rgb: Sequence[float] | torch.Tensor, network, x: torch.Tensor) -> torch.Tensor:
-    colour = torch.as_tensor(rgb, dtype=x.dtype, device=x.device).flatten()
+    if isinstance(rgb, (str, bytes)):
+        raise TypeError(f"rgb must be {x.shape[1]} numbers in [0, 1] (one per channel), got the string {rgb!r}")
+    try:  # checked in float32, then cast to the images' dtype
+        colour = torch.as_tensor(rgb, dtype=torch.float32).flatten()
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"rgb must be {x.shape[1]} numbers in [0, 1] (one per channel), got {rgb!r}") from err
     if colour.numel() != x.shape[1]:
         raise ValueError(f"rgb needs {x.shape[1]} values (one per channel, in [0, 1]), got {colour.numel()}")
-    if (colour < 0).any() or (colour > 1).any():
+    if not torch.isfinite(colour).all() or (colour < 0).any() or (colour > 1).any():
         raise ValueError(f"rgb values must lie in [0, 1], got {colour.tolist()}")
     low, high = network.value_range
-    return (low + (high - low) * colour).view(1, -1, 1, 1)
+    return (low + (high - low) * colour).view(1, -1, 1, 1).to(x.device, x.dtype)
 
 
 def paint(
@@ -104,12 +118,18 @@ def paint(
     gradient of the mean squared colour error inside the mask). ``latent`` resumes from an earlier
     stroke's latent instead of encoding ``x`` again. Returns a ``PaintResult``; ``.image`` is Y.
     """
-    if steps < 1 or step_size < 0:
-        raise ValueError(f"need steps >= 1 and step_size >= 0, got steps={steps}, step_size={step_size}")
+    if not all(hasattr(network, attr) for attr in ("encode", "decode", "generator", "_images", "_latents")):
+        raise TypeError(f"network must be an encoder-decoder such as IAN (with encode and decode), got {type(network).__name__}")
+    steps = check_count(steps, "steps", "brush steps")
+    step_size = check_number(step_size, "step_size", minimum=0)
+    blur_sigma = check_number(blur_sigma, "blur_sigma", minimum=0)
+    mask_gain = check_number(mask_gain, "mask_gain", minimum=0)
     x = network._images(x)
     brush = _brush_mask(mask, x)
     target = _colour(rgb, network, x)
-    z = network.encode(x) if latent is None else network._latents(latent)
+    z = network.encode(x) if latent is None else network._latents(latent, "latent")
+    if len(z) != len(x):
+        raise ValueError(f"latent must have one row per image of x ({len(x)}), got {len(z)}")
     x_hat = network.decode(z)
     was_training = network.training
     network.eval()
@@ -119,8 +139,11 @@ def paint(
                 z = z.detach().requires_grad_(True)
                 error = (brush * (network.generator(z) - target) ** 2).flatten(1).sum(1) / brush.flatten(1).sum(1)
                 (grad,) = torch.autograd.grad(error.sum(), z)
+                # The normalization runs in float32: in float16 the squares of small gradients underflow to 0
+                # and so does the 1e-12 floor, and the step becomes inf / NaN.
+                grad = grad.float()
                 norm = grad.flatten(1).norm(dim=1, keepdim=True).clamp_min(1e-12)
-                z = z - step_size * grad / norm
+                z = (z.float() - step_size * grad / norm).to(z.dtype)
     finally:
         network.train(was_training)
     z = z.detach()

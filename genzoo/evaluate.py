@@ -3,6 +3,7 @@
     genzoo eval dcgan-mnist --metrics fid,kid,is,swd,msssim --data ../shared/data --num-samples 10000
     genzoo eval dcgan-celeba --metrics swd,msssim --data ../shared/data/celeba-10k --json out.json
     genzoo eval draw-mnist --metrics nll --data ../shared/data
+    genzoo eval ian-mnist --metrics recon --split heldout:5000 --data ../shared/data
     torchrun --nproc_per_node 4 -m genzoo.cli eval ...     (metric states reduce across ranks)
 
 What is compared with what:
@@ -17,7 +18,15 @@ What is compared with what:
 * Metrics: fid, kid, is (features of ``--extractor``: ``auto`` is genzoo's MNIST classifier for
   grayscale MNIST models, which works offline, and InceptionV3 otherwise), swd, msssim (diversity of
   sample pairs), lpips (diversity of sample pairs; needs the AlexNet weights), nll (likelihood models
-  that have ``network.nll(images, num_importance_samples=, seed=)``; on the binarized split).
+  that have ``network.nll(images, num_importance_samples=, seed=)``; on the binarized split), recon
+  (mean |x - reconstruct(x)| of encoder-decoder models, in the model's value range).
+* Splits: MNIST ``test`` or ``train``; image folders ``all``; and for both ``heldout:N``, the N images a
+  genzoo data module with ``val_size: N`` and ``seed: --split-seed`` holds out of its training data (so
+  a held-out error is measured on exactly the images training never saw).
+
+``--json PATH`` writes ``{"model", "metrics": [...]}`` with every metric stamped with its protocol and
+the command, hardware and date that measured it (the model card's ``metrics.json`` format);
+``--append`` merges into an existing file, replacing metrics of the same name.
 
 Reference features are cached in ``--cache-dir`` (default ``~/.cache/genzoo/eval``), one file per
 dataset, split, image content hash and extractor protocol; a cached and an uncached run give the same
@@ -31,6 +40,10 @@ import argparse
 import hashlib
 import json
 import os
+import platform
+import shlex
+import sys
+from datetime import datetime, timezone
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +63,8 @@ METRIC_NAMES = {
     "lpips": "lpips",
     "lpips_diversity": "lpips",
     "nll": "nll",
+    "recon": "recon",
+    "recon_l1": "recon",
 }
 FEATURE_METRICS = ("fid", "kid", "is")
 DATASETS = ("mnist", "celeba", "folder")
@@ -70,7 +85,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``genzoo eval``'s arguments to ``parser``."""
     parser.add_argument("model", help="a registered name, hf-hub:org/repo or a checkpoint folder")
     parser.add_argument(
-        "--metrics", default="fid,kid,is,swd,msssim", help="comma-separated: fid, kid, is, swd, msssim, lpips, nll"
+        "--metrics",
+        default="fid,kid,is,swd,msssim",
+        help="comma-separated: fid, kid, is, swd, msssim, lpips, nll, recon",
     )
     parser.add_argument(
         "--data",
@@ -80,7 +97,10 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset", choices=DATASETS, default=None, help="reference kind (default: from the model's dataset)"
     )
-    parser.add_argument("--split", default=None, help="mnist: test (default) or train; image folders: all")
+    parser.add_argument(
+        "--split", default=None, help="mnist: test (default) or train; image folders: all; both: heldout:N"
+    )
+    parser.add_argument("--split-seed", type=int, default=0, help="the data module seed of a heldout:N split")
     parser.add_argument("--num-samples", type=int, default=10_000, help="generated images (default 10000)")
     parser.add_argument(
         "--num-real", type=int, default=None, help="reference images (default: as many as generated, at most all)"
@@ -110,6 +130,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=None, help="reference feature cache (default: ~/.cache/genzoo/eval)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write cached reference features")
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the stamped results as JSON")
+    parser.add_argument("--append", action="store_true", help="merge into an existing --json file")
     parser.add_argument("--offline", action="store_true", help="download nothing (as GENZOO_OFFLINE=1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -165,47 +186,89 @@ def load_reference(
     num: int | None,
     binarize: str | None = None,
     exact: bool = True,
+    split_seed: int = 0,
+    progress: bool = True,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """The first ``num`` (all when None) reference images as uint8 (N, C, S, S), and their stamp fields.
 
     With ``exact`` a split smaller than ``num`` is an error; otherwise the whole split is returned.
+    ``split`` ``heldout:N`` is what a data module with ``val_size=N, seed=split_seed`` holds out.
     """
     from genzoo.data import MNISTDataModule, list_image_files, read_image
+    from genzoo.data._common import split_indices
 
     channels, size, _ = image_shape
+    heldout = _heldout_size(split)
     if dataset == "mnist":
         if channels != 1:
             raise ValueError(f"MNIST is grayscale, but the model makes {channels}-channel images")
-        if split not in ("test", "train"):
-            raise ValueError(f"MNIST splits are 'test' and 'train', got {split!r}")
+        if split not in ("test", "train") and heldout is None:
+            raise ValueError(f"MNIST splits are 'test', 'train' and 'heldout:N', got {split!r}")
         module = MNISTDataModule(
-            data_dir, val_size=0, image_size=size, value_range=(0.0, 1.0), binarize=binarize, download=False
+            data_dir, val_size=heldout or 0, seed=split_seed, image_size=size, value_range=(0.0, 1.0),
+            binarize=binarize, download=False,
         )
         module.setup()
-        images = (module.test_set if split == "test" else module.train_set).images
+        if heldout is None:
+            images = (module.test_set if split == "test" else module.train_set).images
+        else:  # a Subset of the training file
+            images = module.val_set.dataset.images[torch.as_tensor(module.val_set.indices)]
         fields = {"reference": "mnist", "reference_split": split}
+        if heldout is not None:
+            fields["split_seed"] = split_seed
         if size != 28:
             fields["reference_transform"] = f"bilinear-antialias 28->{size}"
         if binarize:
             fields["reference_transform"] = f"binarized ({binarize}, MNISTDataModule seed 0)"
     else:
-        if split != "all":
-            raise ValueError(f"image folders are used whole (split 'all'), got split {split!r}")
+        if split != "all" and heldout is None:
+            raise ValueError(f"image folders are used whole (split 'all') or by 'heldout:N', got split {split!r}")
         files = list_image_files(data_dir)
+        if heldout is not None:
+            files = [files[i] for i in split_indices(len(files), heldout, split_seed)[1]]
         files = files[:num] if num is not None else files
         crop = "celeba" if dataset == "celeba" else "center"
-        iterator = tqdm(files, desc=f"reading {Path(data_dir).name}", leave=False, disable=len(files) < 500)
+        iterator = tqdm(files, desc=f"reading {Path(data_dir).name}", leave=False, disable=len(files) < 500 or not progress)
         images = torch.stack([read_image(f, channels, size, crop) for f in iterator])
         fields = {
             "reference": Path(data_dir).resolve().name,
-            "reference_split": "all",
+            "reference_split": split,
             "reference_transform": f"{crop} crop, bicubic to {size}x{size}",
         }
+        if heldout is not None:
+            fields["split_seed"] = split_seed
     if num is not None:
         if exact and num > len(images):
             raise ValueError(f"--num-real {num} is more than the {len(images)} images of {fields['reference']}/{split}")
         images = images[:num]
     return images, fields
+
+
+def _heldout_size(split: str) -> int | None:
+    """N of a ``heldout:N`` split, None for other splits."""
+    if not split.startswith("heldout:"):
+        return None
+    text = split.split(":", 1)[1]
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"a held-out split is 'heldout:N' with N a positive integer (the data module's val_size), got {split!r}")
+    return int(text)
+
+
+def describe_machine(device: torch.device, world: int) -> str:
+    """Where a measurement ran, for the record: the accelerator or the CPU, and how many processes."""
+    if device.type == "cuda":
+        return f"{world} x {torch.cuda.get_device_name(device)}"
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores ({world} process(es), torch threads {torch.get_num_threads()})"
+
+
+def merge_results(path: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """``summary``'s metrics added to the metrics.json at ``path``; a metric of the same name is replaced."""
+    existing = json.loads(path.read_text())
+    if existing.get("model") not in (None, summary["model"]):
+        raise ValueError(f"{path} holds metrics of {existing.get('model')!r}, not of {summary['model']!r}")
+    new_names = {m["name"] for m in summary["metrics"]}
+    kept = [m for m in existing.get("metrics", []) if m["name"] not in new_names]
+    return {**summary, "metrics": kept + summary["metrics"]}
 
 
 def _to_unit(images_uint8: torch.Tensor) -> torch.Tensor:
@@ -290,7 +353,7 @@ def _parse_metrics(text: str) -> list[str]:
     names = []
     for raw in (t.strip().lower() for t in text.split(",") if t.strip()):
         if raw not in METRIC_NAMES:
-            raise ValueError(f"unknown metric {raw!r}; choose from fid, kid, is, swd, msssim, lpips, nll")
+            raise ValueError(f"unknown metric {raw!r}; choose from fid, kid, is, swd, msssim, lpips, nll, recon")
         if METRIC_NAMES[raw] not in names:
             names.append(METRIC_NAMES[raw])
     if not names:
@@ -313,10 +376,11 @@ def _build_extractor(name: str, dataset: str, channels: int, args: argparse.Name
 def run_eval(args: argparse.Namespace) -> dict[str, Any]:
     """Evaluate ``args.model``; print the stamped results (rank 0), write ``--json``, return them.
 
-    Returns ``{"model", "source", "world_size", "device", "metrics": [registry-format dicts]}``.
+    Returns ``{"model", "weights_sha256", "world_size", "device", "metrics": [registry-format dicts]}``; each
+    metric carries the command, hardware and date that measured it.
     """
     import genzoo
-    from genzoo.metrics import FID, KID, NLL, SWD, InceptionScore, LPIPSDiversity, MSSSIMDiversity
+    from genzoo.metrics import FID, KID, NLL, SWD, InceptionScore, LPIPSDiversity, MSSSIMDiversity, ReconstructionL1
 
     names = _parse_metrics(args.metrics)
     if args.num_samples < 1:
@@ -338,7 +402,7 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
     image_shape = (channels, size, size)
     dataset = args.dataset or _default_dataset(info)
     split = args.split or ("test" if dataset == "mnist" else "all")
-    needs_reference = [n for n in names if n in ("fid", "kid", "swd", "nll")]
+    needs_reference = [n for n in names if n in ("fid", "kid", "swd", "nll", "recon")]
     if needs_reference and not args.data:
         raise ValueError(
             f"--data is needed for {', '.join(needs_reference)}: the folder holding MNIST/raw (mnist) or the image folder "
@@ -348,6 +412,8 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(
             f"{args.model} is not a likelihood model (its network has no nll method); drop nll from --metrics"
         )
+    if "recon" in names and not hasattr(network, "reconstruct"):
+        raise ValueError(f"{args.model} has no encoder (its network has no reconstruct method); drop recon from --metrics")
 
     # -- metrics ---------------------------------------------------------------------------
     metrics: dict[str, Any] = {}
@@ -376,7 +442,8 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
         # Default: as many reference images as generated ones, at most the whole split.
         exact = args.num_real is not None
         real, reference_fields = load_reference(
-            dataset, args.data, split, image_shape, args.num_real or args.num_samples, exact=exact
+            dataset, args.data, split, image_shape, args.num_real or args.num_samples, exact=exact,
+            split_seed=args.split_seed, progress=progress,
         )
         num_real = len(real)
         cache_dir = None if args.no_cache else _cache_dir(args.cache_dir)
@@ -398,7 +465,7 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
 
     # -- generated side ----------------------------------------------------------------------
     swd_count = min(num_real or 0, args.num_samples)  # ProGAN's SWD compares equally large sets
-    chunks = list(_my_chunks(args.num_samples, SAMPLE_CHUNK, rank, world)) if metrics else []  # all so far use samples
+    chunks = list(_my_chunks(args.num_samples, SAMPLE_CHUNK, rank, world)) if metrics else []  # all above use samples
     for k, start, stop in tqdm(chunks, desc=f"sampling {info.get('name', args.model)}", disable=not progress):
         images = network.to_unit_range(network.sample(stop - start, seed=chunk_seed(args.seed, k))).to(device)
         if extractor is not None:
@@ -423,7 +490,10 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
     nll_fields: dict[str, Any] = {}
     if "nll" in names:
         binarize = args.binarize or info.get("binarize") or "stochastic"
-        test, nll_fields = load_reference(dataset, args.data, split, image_shape, args.num_real, binarize=binarize)
+        test, nll_fields = load_reference(
+            dataset, args.data, split, image_shape, args.num_real, binarize=binarize, split_seed=args.split_seed,
+            progress=progress,
+        )
         k = args.nll_importance_samples
         metrics["nll"] = NLL(channels * size * size, bound="elbo" if k == 1 else f"iwae-{k}").to(device)
         for c, start, stop in tqdm(
@@ -435,6 +505,22 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
             metrics["nll"].update(values.detach())
         nll_fields["nll_noise"] = SEEDING.replace("chunks of", "test images in chunks of")
 
+    # -- reconstruction ---------------------------------------------------------------------------
+    recon_fields: dict[str, Any] = {}
+    if "recon" in names:
+        held, recon_fields = load_reference(
+            dataset, args.data, split, image_shape, args.num_real, split_seed=args.split_seed, progress=progress
+        )
+        low, high = network.value_range
+        metrics["recon"] = ReconstructionL1((low, high)).to(device)
+        for _, start, stop in tqdm(
+            list(_my_chunks(len(held), SAMPLE_CHUNK, rank, world)), desc="reconstruct", disable=not progress
+        ):
+            images = (_to_unit(held[start:stop]) * (high - low) + low).to(device)
+            with torch.no_grad():
+                metrics["recon"].update(images.float(), network.reconstruct(images).float())
+        recon_fields["reconstruction"] = "reconstruct(x) = decode(encode(x)), the posterior mean"
+
     # -- results -------------------------------------------------------------------------------
     results = []
     for key, metric in metrics.items():
@@ -443,24 +529,34 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
             context.update(reference_fields)
         if key == "nll":
             context.update(nll_fields)
+        elif key == "recon":
+            context.update(recon_fields)
         else:
             context["sampling"] = SEEDING
         results.append(metric.result(**context))
 
+    # Provenance travels with every number, so metrics merged from several runs keep their own.
+    provenance = {
+        "command": getattr(args, "command_line", None) or f"genzoo eval {args.model} (called from Python)",
+        "hardware": describe_machine(device, world),
+        "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     summary = {
         "model": info.get("name", str(args.model)),
-        "source": info.get("source"),
+        "weights_sha256": info.get("weights_sha256"),
         "world_size": world,
         "device": str(device),
-        "metrics": [r.to_dict() for r in results],
+        "metrics": [{**r.to_dict(), **provenance} for r in results],
     }
     if rank == 0:
         print(f"genzoo eval {summary['model']} ({world} process{'es' if world > 1 else ''}, {device}):")
         for r in results:
             print(f"  {r}")
         if args.json:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+            path = Path(args.json)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = merge_results(path, summary) if args.append and path.is_file() else summary
+            path.write_text(json.dumps(written, indent=2) + "\n")
             print(f"wrote {args.json}")
     return summary
 
@@ -469,7 +565,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """``python -m genzoo.evaluate MODEL ...`` (the same as ``genzoo eval MODEL ...``)."""
     parser = argparse.ArgumentParser(prog="genzoo eval", description=__doc__.split("\n\n")[0])
     add_eval_arguments(parser)
-    return run_eval(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    args.command_line = "genzoo eval " + shlex.join(sys.argv[1:] if argv is None else argv)
+    return run_eval(args)
 
 
 if __name__ == "__main__":

@@ -61,3 +61,22 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA} (the ../shared/data folder beside the repo)")
     return SHARED_DATA
+
+
+def released_config(name: str) -> dict:
+    """The config.json of a released checkpoint (its folder in model_cards/)."""
+    from genzoo.hub import model_cards_dir, read_config
+
+    return read_config(model_cards_dir() / name)
+
+
+def tiny_network(name: str):
+    """A seconds-sized copy of a released network: its config with the class's TINY_CONFIG, random weights."""
+    from genzoo.hub import checkpoint_info
+    from genzoo.models import get_architecture
+
+    config = released_config(name)
+    network_class = get_architecture(config["architecture"])
+    network = network_class(**{**config["config"], **network_class.TINY_CONFIG})
+    network.info = checkpoint_info(config, [])
+    return network

@@ -12,6 +12,7 @@ import sys
 import pytest
 import torch
 
+import genzoo
 from genzoo.data import MNISTDataModule
 from genzoo.evaluate import SAMPLE_CHUNK, add_eval_arguments, chunk_seed, run_eval
 from genzoo.hub import save_folder
@@ -153,7 +154,7 @@ def test_the_results_fill_a_model_card(tiny_model, fake_mnist, tmp_path):
         (("--metrics", "fid,bogus"), "unknown metric 'bogus'"),
         (("--metrics", "nll"), "not a likelihood model"),
         (("--metrics", "fid", "--num-real", "1000"), "more than the 64 images"),
-        (("--metrics", "fid", "--split", "validation"), "splits are 'test' and 'train'"),
+        (("--metrics", "fid", "--split", "validation"), "splits are 'test', 'train' and 'heldout:N'"),
         (("--metrics", "kid", "--num-samples", "10"), "subset_size 20 needs at least that many"),
     ],
 )
@@ -297,3 +298,42 @@ def test_eval_on_an_image_folder_with_pixel_metrics_lpips_and_a_clear_inception_
                 "--offline",
             )
         )
+
+
+def test_reconstruction_on_the_held_out_split_and_append(tmp_path, fake_mnist):
+    """recon on heldout:N uses exactly the images a data module with val_size N holds out; --append merges."""
+    from genzoo.metrics import ReconstructionL1
+    from genzoo.models.ian import IAN, TINY
+
+    torch.manual_seed(0)
+    network = IAN(image_size=28, channels=1, **TINY)
+    network.info = {"name": "tiny-ian", "dataset_id": "mnist"}
+    save_folder(network, tmp_path / "ian")
+    out = tmp_path / "metrics.json"
+    common = ("--data", str(fake_mnist), "--no-cache", "--json", str(out))
+    run_eval(eval_args(str(tmp_path / "ian"), "--metrics", "swd", "--split", "train", "--num-samples", "20", *common))
+    summary = run_eval(eval_args(str(tmp_path / "ian"), "--metrics", "recon", "--split", "heldout:16", *common, "--append"))
+    recon = summary["metrics"][0]
+    assert recon["protocol"]["reference_split"] == "heldout:16" and recon["protocol"]["num_real"] == 16
+    written = json.loads(out.read_text())["metrics"]
+    assert [m["type"] for m in written] == ["swd", "recon_l1"] and all(m["command"] and m["hardware"] for m in written)
+
+    module = MNISTDataModule(str(fake_mnist), val_size=16, seed=0, value_range=(-1.0, 1.0), download=False)
+    module.setup()
+    held = torch.stack([module.val_set[i][0] for i in range(16)])
+    loaded = genzoo.load(tmp_path / "ian")
+    metric = ReconstructionL1((-1.0, 1.0))
+    with torch.no_grad():
+        metric.update(held, loaded.reconstruct(held))
+    assert recon["value"] == pytest.approx(float(metric.compute()), rel=1e-6)
+
+    with pytest.raises(ValueError, match="heldout:N"):
+        run_eval(eval_args(str(tmp_path / "ian"), "--metrics", "recon", "--split", "heldout:x", "--data", str(fake_mnist)))
+    with pytest.raises(ValueError, match="no encoder"):
+        run_eval(eval_args(str(save_dcgan(tmp_path)), "--metrics", "recon", "--data", str(fake_mnist)))
+
+
+def save_dcgan(tmp_path):
+    network = DCGAN(image_size=28, channels=1, latent_dim=8, g_width=4, d_width=4)
+    save_folder(network, tmp_path / "dcgan")
+    return tmp_path / "dcgan"

@@ -1,4 +1,4 @@
-"""Regression bands: every shipped checkpoint reproduces the metrics recorded in the registry.
+"""Regression bands: every released checkpoint reproduces the metrics recorded in its metrics.json.
 
 Each recorded number carries its protocol stamp, so the test replays exactly that protocol (metric,
 extractor, reference split, sample counts, seed, estimator settings) with ``genzoo eval`` and requires
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from genzoo._registry import get_entry, list_models
+from genzoo._registry import list_models
 from genzoo.evaluate import add_eval_arguments, run_eval
-from genzoo.hub import SHIPPED_DIR, WEIGHTS_NAME
+from genzoo.hub import WEIGHTS_NAME, model_cards_dir, read_metrics
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BAND = 0.005  # relative
@@ -29,24 +29,31 @@ METRIC_ARGUMENT = {
     "ms_ssim": "msssim",
     "lpips_diversity": "lpips",
     "nll": "nll",
+    "recon_l1": "recon",
 }
-# Protocol fields that must agree for metrics to be replayed in one run (the samples and the extractor).
-RUN_FIELDS = ("num_generated", "seed", "extractor")
+# Protocol fields that must agree for metrics to be replayed in one run (the samples, the extractor, the bound).
+RUN_FIELDS = ("num_generated", "seed", "extractor", "nll_bound")
+
+
+def run_key(protocol: dict) -> tuple:
+    """Metrics with equal keys were (and are replayed) in one `genzoo eval` run. Metrics of test images rather
+    than samples (NLL, reconstruction) also need the same split and count."""
+    key = tuple(protocol.get(field) for field in RUN_FIELDS)
+    if protocol.get("num_generated") is None:
+        key += (protocol.get("reference_split"), protocol.get("num_real"))
+    return key
 
 
 def recorded_runs():
-    """One pytest parameter per (shipped model, group of metrics recorded with one protocol)."""
+    """One pytest parameter per (released model, group of metrics recorded with one protocol)."""
     params = []
     for name in list_models():
         groups = defaultdict(list)
-        for metric in get_entry(name).metrics:
+        for metric in read_metrics(model_cards_dir() / name):
             protocol = metric.get("protocol", {})
-            # Replay what `genzoo eval` stamped; bounds recorded by a task's own test loop (DRAW's NLL,
-            # `genzoo test`) are replayed by that family's tests (tests/test_draw.py).
-            if "metric" not in protocol or metric["type"] not in METRIC_ARGUMENT:
-                continue
-            key = tuple(protocol.get(field) for field in RUN_FIELDS)
-            groups[key].append(metric)
+            # Every recorded number was stamped by `genzoo eval` (tests/test_release.py checks that).
+            assert "metric" in protocol and metric["type"] in METRIC_ARGUMENT, (name, metric["name"])
+            groups[run_key(protocol)].append(metric)
         for index, metrics in enumerate(groups.values()):
             types = "-".join(m["type"] for m in metrics)
             params.append(pytest.param(name, metrics, id=f"{name}-{index}-{types}"))
@@ -78,6 +85,8 @@ def replay_arguments(name: str, metrics: list[dict], data_root: Path = SHARED_DA
         reference = with_reference["reference"]
         argv += ["--data", str(data_root if reference == "mnist" else data_root / reference)]
         argv += ["--split", str(with_reference["reference_split"]), "--num-real", str(with_reference["num_real"])]
+        if "split_seed" in with_reference:
+            argv += ["--split-seed", str(with_reference["split_seed"])]
     if protocol.get("num_generated") is not None:
         argv += ["--num-samples", str(protocol["num_generated"])]
     argv += ["--seed", str(protocol.get("seed") or 0)]
@@ -101,8 +110,8 @@ def replay_arguments(name: str, metrics: list[dict], data_root: Path = SHARED_DA
 def test_shipped_checkpoint_reproduces_its_recorded_metrics(name, metrics):
     from genzoo.metrics import WeightsUnavailableError
 
-    if not (SHIPPED_DIR / name / WEIGHTS_NAME).is_file():
-        pytest.skip(f"{name}: no checkpoint shipped in {SHIPPED_DIR / name}")
+    if not (model_cards_dir() / name / WEIGHTS_NAME).is_file():
+        pytest.skip(f"{name}: no local checkpoint in {model_cards_dir() / name}")
     if any(m["protocol"].get("reference") is not None for m in metrics) and not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}")
     try:
@@ -127,7 +136,7 @@ def test_a_recorded_protocol_replays_to_the_same_numbers(tmp_path, fake_mnist):
 
     torch.manual_seed(1)
     network = DCGAN(image_size=28, channels=1, latent_dim=8, g_width=4, d_width=4)
-    network.info = {"name": "tiny", "image_size": 28, "channels": 1, "value_range": [-1, 1], "dataset_id": "mnist"}
+    network.info = {"name": "tiny", "dataset_id": "mnist"}
     save_folder(network, tmp_path / "tiny")
     parser = argparse.ArgumentParser()
     add_eval_arguments(parser)
@@ -158,7 +167,7 @@ def test_a_recorded_protocol_replays_to_the_same_numbers(tmp_path, fake_mnist):
     )["metrics"]
     groups = defaultdict(list)
     for metric in recorded:
-        groups[tuple(metric["protocol"].get(field) for field in RUN_FIELDS)].append(metric)
+        groups[run_key(metric["protocol"])].append(metric)
     assert len(groups) == 2  # the classifier's metrics (fid, kid, is); the pixel metrics (swd, msssim)
     for metrics in groups.values():
         replayed = {

@@ -7,18 +7,13 @@ import json
 import pytest
 import torch
 
+from conftest import released_config, tiny_network
+
 import genzoo
-from genzoo._registry import get_architecture, get_entry
 from genzoo.hub import load_folder, save_folder
+from genzoo.models import get_architecture
 
 NAMES = genzoo.list_models()
-
-
-def tiny_network(name: str):
-    entry = get_entry(name)
-    network = get_architecture(entry.architecture)(**{**entry.network_kwargs, **entry.tiny_kwargs})
-    network.info = entry.to_dict()
-    return network
 
 
 def test_registry_is_not_empty():
@@ -27,30 +22,32 @@ def test_registry_is_not_empty():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_config_is_json_and_metadata_complete(name):
-    entry = get_entry(name)
     network = tiny_network(name)
     assert json.loads(json.dumps(network.config)) == network.config
     info = genzoo.model_info(name)
-    for key in ("family", "paper", "dataset", "image_size", "channels", "value_range", "latent_dim", "license", "recipe", "metrics"):
-        assert key in info, key
-    assert entry.network_kwargs["image_size"] == entry.image_size
-    assert entry.network_kwargs["channels"] == entry.channels
+    for key in ("family", "paper", "dataset", "image_size", "channels", "value_range", "latent_dim", "license", "recipe",
+                "metrics", "training", "description", "limitations", "sha256", "hub_repo"):
+        assert info.get(key) not in (None, "", []), key
+    # Derived facts come from the network's own config, so they cannot disagree with it.
+    config = released_config(name)["config"]
+    assert info["image_size"] == config["image_size"] and info["channels"] == config["channels"]
+    assert tuple(info["value_range"]) == get_architecture(info["architecture"]).VALUE_RANGE
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_sample_shape_range_and_seed(name):
-    entry = get_entry(name)
+    info = genzoo.model_info(name)
     network = tiny_network(name)
     images = network.sample(3, seed=7)
-    assert images.shape == (3, entry.channels, entry.image_size, entry.image_size)
+    assert images.shape == (3, info["channels"], info["image_size"], info["image_size"])
     assert images.dtype == torch.float32
-    low, high = entry.value_range
+    low, high = info["value_range"]
     assert images.min() >= low and images.max() <= high
     assert torch.equal(images, network.sample(3, seed=7))
     assert not torch.equal(images, network.sample(3, seed=8))
 
 
-ADVERSARIAL = [n for n in NAMES if get_entry(n).architecture == "DCGAN"]
+ADVERSARIAL = [n for n in NAMES if released_config(n)["architecture"] == "DCGAN"]
 
 
 @pytest.mark.parametrize("name", ADVERSARIAL)

@@ -19,10 +19,10 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.hub import SHIPPED_DIR, WEIGHTS_NAME
+from genzoo.hub import WEIGHTS_NAME, model_cards_dir
 
 EXPECTED_PATH = Path(__file__).with_name("expected_slices.json")
-SHIPPED = [name for name in genzoo.list_models() if (SHIPPED_DIR / name / WEIGHTS_NAME).is_file()]
+SHIPPED = [name for name in genzoo.list_models() if (model_cards_dir() / name / WEIGHTS_NAME).is_file()]
 
 
 def output_slice(name: str) -> torch.Tensor:

@@ -57,7 +57,9 @@ def test_fit_updates_weights_and_exports_a_loadable_folder(kind, fake_mnist, tmp
     assert (task.ema is not None) == (kind != "wgan-gp")
     exported = network.generator.state_dict()
     source = task.ema.module.state_dict() if task.ema is not None else task.net.generator.state_dict()
-    assert all(torch.equal(exported[k], source[k].cpu()) for k in exported)
+    # Released weights are stored in float16 (loaded into float32): equal after the same rounding.
+    stored = {k: v.cpu().half().float() if v.is_floating_point() else v.cpu() for k, v in source.items()}
+    assert all(torch.equal(exported[k], stored[k]) for k in exported)
 
 
 def test_wgan_critic_schedule():

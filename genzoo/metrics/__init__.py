@@ -19,6 +19,7 @@ MSSSIMDiversity        mean MS-SSIM of sample pairs                             
 LPIPS, LPIPSDiversity  learned perceptual distance (lpips heads)                ImageNet trunk
 PSNR, SSIM             super-resolution protocol (Y channel, border crop)       none
 NLL                    likelihood bounds in nats and bits/dim                   none
+ReconstructionL1       mean |x - reconstruct(x)| of encoder-decoder models      none
 =====================  =======================================================  ==================
 
 ``genzoo eval`` (``genzoo.evaluate``) runs them on a checkpoint with cached reference statistics.
@@ -42,6 +43,7 @@ from genzoo.metrics.nll import NLL, bits_per_dim, dequantization_offset
 from genzoo.metrics.perceptual import LPIPS, LPIPSDiversity
 from genzoo.metrics.protocol import STAMP_FIELDS, MetricResult, StampedMetric, protocol_stamp
 from genzoo.metrics.psnr_ssim import PSNR, SSIM, rgb_to_y
+from genzoo.metrics.reconstruction import ReconstructionL1
 from genzoo.metrics.swd import SWD
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "PSNR",
     "SSIM",
     "NLL",
+    "ReconstructionL1",
     "MetricResult",
     "StampedMetric",
     "STAMP_FIELDS",

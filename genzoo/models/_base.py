@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 import torch
 from torch import nn
+
+from genzoo._checks import check_seed
 
 
 class GenerativeNetwork(nn.Module):
     """Base of the Hub-saveable networks.
 
     Subclasses call ``super().__init__(**their_arguments)`` and implement :meth:`sample`.
-    ``info`` carries the metadata (image size, channels, value range, latent size, dataset, licence,
-    paper, recipe, metrics) and is filled by :func:`genzoo.load` or by the training export.
+
+    What the architecture defines is derived, never stored twice: image size, channels and latent size
+    come from ``config`` (:meth:`describe`), the value range from the class. ``info`` carries the facts of
+    one trained checkpoint (name, family, dataset, licence, training record, metrics), filled by
+    :func:`genzoo.load` or by the training export.
     """
+
+    #: The (low, high) range of the images the architecture produces (its output layer fixes it).
+    VALUE_RANGE: ClassVar[tuple[float, float]] = (-1.0, 1.0)
+    #: Arguments that shrink a released configuration to a seconds-sized copy (tests, smoke runs).
+    TINY_CONFIG: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **config: Any) -> None:
         super().__init__()
@@ -35,14 +45,30 @@ class GenerativeNetwork(nn.Module):
         self.config: dict[str, Any] = dict(config)
         self.info: dict[str, Any] = {}
 
+    @classmethod
+    def describe(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The facts a configuration of this architecture defines: image size, channels, latent size, value range."""
+        return {
+            "architecture": cls.__name__,
+            "image_size": config.get("image_size"),
+            "channels": config.get("channels"),
+            "latent_dim": config.get("latent_dim"),
+            "value_range": [float(v) for v in cls.VALUE_RANGE],
+        }
+
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
     @property
+    def dtype(self) -> torch.dtype:
+        """The floating-point type the network computes in (float32 unless loaded with another ``dtype``)."""
+        return next(p.dtype for p in self.parameters() if p.is_floating_point())
+
+    @property
     def value_range(self) -> tuple[float, float]:
         """The (low, high) range of the images this network produces."""
-        low, high = self.info.get("value_range", (-1.0, 1.0))
+        low, high = self.VALUE_RANGE
         return float(low), float(high)
 
     def sample(self, n: int, seed: int | None = None) -> torch.Tensor:
@@ -58,12 +84,13 @@ class GenerativeNetwork(nn.Module):
         """Standard normal noise on this network's device.
 
         With a seed the noise is drawn from a private CPU generator, so the same seed gives the same
-        images on every device and leaves the global random state untouched.
+        images on every device and leaves the global random state untouched. The noise is drawn in
+        float32 and then cast to the network's dtype, so a half-precision copy sees the same noise.
         """
         if seed is None:
-            return torch.randn(*shape, device=self.device)
-        generator = torch.Generator().manual_seed(seed)
-        return torch.randn(*shape, generator=generator).to(self.device)
+            return torch.randn(*shape, device=self.device).to(self.dtype)
+        generator = torch.Generator().manual_seed(check_seed(seed))
+        return torch.randn(*shape, generator=generator).to(self.device, self.dtype)
 
     @contextlib.contextmanager
     def inference_mode(self) -> Iterator[None]:

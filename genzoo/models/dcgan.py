@@ -20,7 +20,7 @@ import math
 import torch
 from torch import nn
 
-from genzoo._registry import ModelEntry, register_architecture, register_model
+from genzoo._checks import check_count, check_tensor
 from genzoo.models._base import GenerativeNetwork
 
 SUPPORTED_SIZES = (28, 32, 64)
@@ -68,11 +68,13 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if not isinstance(z, torch.Tensor):
+            raise TypeError(f"expected a tensor of latents of shape (N, {self.latent_dim}), got {type(z).__name__}")
         if z.dim() == 2:
             z = z[:, :, None, None]
         if z.dim() != 4 or z.shape[1:] != (self.latent_dim, 1, 1):
             raise ValueError(f"expected latents of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
-        return self.net(z)
+        return self.net(z.to(self.net[0].weight))  # the weights' device and dtype (no-op in training)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -96,9 +98,12 @@ class DCGANDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        shape = ", ".join(map(str, self.input_shape))
+        if not isinstance(images, torch.Tensor):
+            raise TypeError(f"expected a tensor of images of shape (N, {shape}), got {type(images).__name__}")
         if images.dim() != 4 or tuple(images.shape[1:]) != self.input_shape:
-            raise ValueError(f"expected images of shape (N, {', '.join(map(str, self.input_shape))}), got {tuple(images.shape)}")
-        return self.net(images).flatten()
+            raise ValueError(f"expected images of shape (N, {shape}), got {tuple(images.shape)}")
+        return self.net(images.to(self.net[0].weight)).flatten()  # the weights' device and dtype (no-op in training)
 
 
 def dcgan_init_(module: nn.Module) -> None:
@@ -112,13 +117,14 @@ def dcgan_init_(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-@register_architecture
 class DCGAN(GenerativeNetwork):
     """A generator and its discriminator (or WGAN critic), saved together so training can resume from a release.
 
     ``forward(z)`` and ``sample(n)`` use the generator only. For releases trained with an EMA, the
     generator holds the EMA weights.
     """
+
+    TINY_CONFIG = {"g_width": 4, "d_width": 4, "latent_dim": 8}
 
     def __init__(
         self,
@@ -138,71 +144,18 @@ class DCGAN(GenerativeNetwork):
         self.apply(dcgan_init_)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) in [-1, 1] from latents z (N, latent_dim) (or (N, latent_dim, 1, 1))."""
+        if isinstance(z, torch.Tensor) and z.dim() == 4 and z.shape[2:] == (1, 1):
+            z = z.flatten(1)
+        z = check_tensor(z, ("N", self.latent_dim), "z", "latents", device=self.device, dtype=self.dtype)
         return self.generator(z)
 
     def sample(self, n: int, seed: int | None = None) -> torch.Tensor:
         """``n`` images (n, C, H, W) in [-1, 1]; the same seed gives the same images on any device."""
-        if n < 1:
-            raise ValueError(f"n must be a positive number of images, got {n}")
+        n = check_count(n)
         with self.inference_mode():
             return self.generator(self.gaussian_noise(n, self.latent_dim, seed=seed))
 
 
 PAPER = "Radford et al., Unsupervised Representation Learning with Deep Convolutional GANs, ICLR 2016 (arXiv:1511.06434)"
-
-register_model(
-    ModelEntry(
-        name="dcgan-mnist",
-        family="dcgan",
-        architecture="DCGAN",
-        network_kwargs=dict(image_size=28, channels=1, latent_dim=100, g_width=64, d_width=64),
-        paper=PAPER,
-        dataset="MNIST train (60,000 digits)",
-        image_size=28,
-        channels=1,
-        value_range=(-1.0, 1.0),
-        latent_dim=100,
-        license="cc-by-sa-3.0",
-        license_note="Weights trained on MNIST (CC BY-SA 3.0); code Apache-2.0.",
-        dataset_id="mnist",
-        recipe="recipes/dcgan/mnist.yaml",
-        description="DCGAN generator (and its discriminator) for 28x28 MNIST digits, trained on a CPU by genzoo's recipe.",
-        limitations=(
-            "The generator is the raw one (no EMA: see the recipe). A CPU-sized model (widths 64, the paper's 128) trained for 5 epochs on a 2-core CPU shared with other "
-            "jobs, so the wall time is inflated and the samples are far from the real-data metrics: its FID with the "
-            "genzoo MNIST classifier is 166 where real test digits vs 10,000 training digits give 4.0. FID numbers "
-            "here use the genzoo-mnist-classifier-v1 features and are not comparable with Inception FID."
-        ),
-        sha256="4a2da2a376412b514b0cb886e83c61e3dab685a5bc6d6c1bd83ff009be48732a",
-        tiny_kwargs=dict(g_width=4, d_width=4, latent_dim=8),
-    )
-)
-
-register_model(
-    ModelEntry(
-        name="dcgan-celeba",
-        family="dcgan",
-        architecture="DCGAN",
-        network_kwargs=dict(image_size=64, channels=3, latent_dim=100, g_width=32, d_width=32),
-        paper=PAPER,
-        dataset="celeba-10k: the first 10,000 aligned CelebA images, face crop resized to 64x64",
-        image_size=64,
-        channels=3,
-        value_range=(-1.0, 1.0),
-        latent_dim=100,
-        license="other",
-        license_note="CelebA is for non-commercial research only, and so are weights trained on it.",
-        dataset_id="celeba",
-        recipe="recipes/dcgan/celeba.yaml",
-        description="DCGAN for 64x64 CelebA faces, trained on a CPU by genzoo's recipe on a 10k-image subset.",
-        limitations=(
-            "The generator is the raw one (no EMA: see the recipe). A CPU-sized model (widths 32, the paper's 128) trained for 15 epochs (2,340 updates) on 10,000 faces on a "
-            "2-core CPU shared with other jobs: faces are recognisable but blurred and often distorted. No Inception "
-            "FID: its weights cannot be downloaded on the machine that trained it; SWD and MS-SSIM are reported instead "
-            "(genzoo eval dcgan-celeba --metrics fid,kid,is --data ... measures Inception FID where the weights are "
-            "available). Trained on CelebA: non-commercial research use only."
-        ),
-        sha256="5917438f2ff7e844d7c2945199e1478f08e4cee016a1cacec2ca2c5e143e9975",
-        tiny_kwargs=dict(g_width=4, d_width=4, latent_dim=8),
-    )
-)
+ARCHITECTURES = (DCGAN,)

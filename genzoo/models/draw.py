@@ -39,13 +39,12 @@ N = 5 with attention. The released genzoo checkpoints are smaller (trained on a 
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genzoo._registry import ModelEntry, register_architecture, register_model
+from genzoo._checks import check_count, check_seed, check_tensor
 from genzoo.models._base import GenerativeNetwork
 
 READ_WRITE_KINDS = ("linear", "attention", "conv")
@@ -222,7 +221,6 @@ class ConvWrite(nn.Module):
 
 
 # ---- the network ----------------------------------------------------------------------------
-@register_architecture
 class DRAW(GenerativeNetwork):
     """DRAW with the paper's Bernoulli likelihood; images are (N, channels, image_size, image_size) in [0, 1].
 
@@ -235,6 +233,9 @@ class DRAW(GenerativeNetwork):
         read_n, write_n: N of the read and write attention grids.
         conv_width: channels of the first conv layer of the "conv" read/write.
     """
+
+    VALUE_RANGE = (0.0, 1.0)  # Bernoulli means: the likelihood fixes the range
+    TINY_CONFIG = {"steps": 3, "enc_size": 8, "dec_size": 8, "latent_dim": 4, "conv_width": 4}
 
     def __init__(
         self,
@@ -280,26 +281,11 @@ class DRAW(GenerativeNetwork):
         self.posterior = nn.Linear(enc_size, 2 * latent_dim)  # (mu, log sigma) of Q(z_t | h_enc_t)
         self.decoder = nn.LSTMCell(latent_dim, dec_size)
 
-    # -- metadata ---------------------------------------------------------------------------
-    @property
-    def value_range(self) -> tuple[float, float]:
-        return (0.0, 1.0)  # Bernoulli means; fixed by the likelihood, whatever info says
-
     # -- input checks ------------------------------------------------------------------------
-    def check_images(self, x: torch.Tensor, binary: bool = False) -> torch.Tensor:
-        """Raise a ValueError naming the expected shape / values; return x as float on the network's device."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected a torch.Tensor of images, got {type(x).__name__}")
-        expected = "(N, " + ", ".join(map(str, self.image_shape)) + ")"
-        if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
-            raise ValueError(f"expected images of shape {expected}, got {tuple(x.shape)}")
-        if len(x) == 0:
-            raise ValueError("expected at least one image, got an empty batch")
-        x = x.to(self.device, torch.float32)
-        if not torch.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0:
-            raise ValueError(
-                f"expected pixel values in [0, 1], got values in [{x.min().item():.3g}, {x.max().item():.3g}]"
-            )
+    def check_images(self, x: torch.Tensor, binary: bool = False, name: str = "x") -> torch.Tensor:
+        """Raise a TypeError / ValueError naming the expected shape / values; return x on the network's device,
+        in its dtype. The range [0, 1] is the Bernoulli likelihood's, whatever the network's value range says."""
+        x = check_tensor(x, ("N", *self.image_shape), name, "images", (0.0, 1.0), device=self.device, dtype=self.dtype)
         if binary and not ((x == 0) | (x == 1)).all():
             raise ValueError(
                 "the Bernoulli likelihood needs binary images (every pixel 0 or 1); binarize first, e.g. "
@@ -357,15 +343,18 @@ class DRAW(GenerativeNetwork):
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         """The negative ELBO of each image (B,) in nats (the training loss, before averaging)."""
-        reconstruction, kl = self.loss_terms(self.check_images(x), noise)
+        x = self.check_images(x)
+        if noise is not None:
+            shape = (self.steps, len(x), self.latent_dim)
+            noise = check_tensor(noise, shape, "noise", "standard normal noise", device=self.device, dtype=self.dtype)
+        reconstruction, kl = self.loss_terms(x, noise)
         return reconstruction + kl
 
     # -- user API -----------------------------------------------------------------------------
     def decode(self, z: torch.Tensor, return_steps: bool = False) -> torch.Tensor:
         """Run the decoder alone on latents z (T', B, latent_dim): canvas logits c_T' (B, C, H, W),
         or every canvas c_1..c_T' (T', B, C, H, W) with ``return_steps``. Bernoulli means are sigmoid(logits)."""
-        if z.dim() != 3 or z.shape[2] != self.latent_dim:
-            raise ValueError(f"expected latents of shape (T, N, {self.latent_dim}), got {tuple(z.shape)}")
+        z = check_tensor(z, ("T", "N", self.latent_dim), "z", "latents", device=self.device, dtype=self.dtype)
         steps, batch, _ = z.shape
         _, (h_dec, c_dec) = self._initial_state(batch, z.device, z.dtype)
         canvas = torch.zeros(batch, *self.image_shape, device=z.device, dtype=z.dtype)
@@ -383,9 +372,7 @@ class DRAW(GenerativeNetwork):
         With ``return_steps`` the canvas after every step, sigmoid(c_t) for t = 1..T: (T, n, C, H, W).
         The same seed gives the same images on any device.
         """
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n must be a positive number of images, got {n!r}")
-        n = int(n)
+        n = check_count(n)
         with self.inference_mode():
             z = self.gaussian_noise(self.steps, n, self.latent_dim, seed=seed)
             return torch.sigmoid(self.decode(z, return_steps))
@@ -414,25 +401,25 @@ class DRAW(GenerativeNetwork):
         (C H W ln 2) for bits per dimension. ``seed`` fixes the noise (None: the global generator).
         """
         x = self.check_images(x, binary=True)
-        k = int(num_importance_samples)
-        if k < 1:
-            raise ValueError(f"num_importance_samples must be >= 1, got {num_importance_samples}")
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        k = check_count(num_importance_samples, "num_importance_samples", "importance samples per image")
+        chunk_size = check_count(chunk_size, "chunk_size", "images times importance samples per chunk")
+        generator = torch.Generator().manual_seed(check_seed(seed)) if seed is not None else None
         results = []
         with self.inference_mode():
             per_chunk = max(1, chunk_size // k)
             for start in range(0, len(x), per_chunk):
                 xs = x[start : start + per_chunk]
                 batch = len(xs)
-                noise = torch.randn(self.steps, k * batch, self.latent_dim, generator=generator).to(x.device)
-                if k == 1:
-                    reconstruction, kl = self.loss_terms(xs, noise)
-                    results.append(reconstruction + kl)
-                    continue
+                noise = torch.randn(self.steps, k * batch, self.latent_dim, generator=generator).to(x.device, x.dtype)
                 repeated = xs.repeat(k, 1, 1, 1)  # (k * batch): sample k of image i at rows i, batch + i, ...
-                out = self.encode_decode(repeated, noise)
-                log_likelihood = -bernoulli_nll(out["logits"], repeated)
+                # The sums over pixels and steps run in float32 whatever the network's dtype: summed in bfloat16,
+                # the bound of a draw-mnist digit comes out about 0.5 nats low (0.1 with float32 sums).
+                out = {key: value.float() for key, value in self.encode_decode(repeated, noise).items()}
+                log_likelihood = -bernoulli_nll(out["logits"], repeated.float())
                 z, mu, log_sigma = out["z"], out["mu"], out["log_sigma"]
+                if k == 1:  # the negative ELBO: reconstruction plus the closed-form KL
+                    results.append(-log_likelihood + gaussian_kl(mu, log_sigma).sum(dim=(0, 2)))
+                    continue
                 log_prior = gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z)).sum(dim=(0, 2))
                 log_posterior = gaussian_log_density(z, mu, log_sigma).sum(dim=(0, 2))
                 log_weights = (log_likelihood + log_prior - log_posterior).view(k, batch)
@@ -440,146 +427,13 @@ class DRAW(GenerativeNetwork):
         return torch.cat(results)
 
 
-# ---- registered variants ----------------------------------------------------------------------
+# ---- the family's facts (each released checkpoint's own facts live in its model_cards/ folder) ----------
 PAPER = (
     "Gregor et al., DRAW: A Recurrent Neural Network For Image Generation, ICML 2015 (arXiv:1502.04623)"
 )
-TINY = dict(steps=3, enc_size=8, dec_size=8, latent_dim=4, conv_width=4)
-
-# How the shipped checkpoints' NLL bounds were measured (recipes/draw/eval.yaml; genzoo 0.1.0).
-BINARIZATION = (
-    "stochastic, fixed: pixel = 1 with probability intensity/255, drawn once from torch.Generator().manual_seed(1) "
-    "(MNISTDataModule(binarize='stochastic', seed=0), test split)"
-)
-
-
-# What the cards say about the shipped checkpoints (numbers measured by recipes/draw/eval.yaml).
-LIMITATIONS_COMMON = (
-    "Both bounds are upper bounds on -log p(x) (lower is better). The importance-weighted bound uses K = 100 and "
-    "only the first 1,000 test digits to keep the CPU cost down (100 decoder passes per digit); on those digits "
-    "the ELBO is given in the protocol (`elbo_same_digits`). Samples and `reconstruct()` return Bernoulli means "
-    "sigmoid(c_T) (grey), not binary draws. Weights are stored as float16 to keep the file small and load into "
-    "float32 parameters; the bounds above were measured on the stored weights (for draw-mnist-noattn the ELBO of "
-    "the float32 export and of the stored file are 105.82779 and 105.82775 nats)."
-)
-LIMITATIONS_ATTENTION = (
-    "This is a CPU-sized DRAW, not the paper's model or training. The paper's MNIST attention model has 64 "
-    "glimpses with a 2x2 read; this one has 16 glimpses with a 12x12 read (5x5 write, 256-unit LSTMs, 100 latents"
-    " per step, as in the paper), trained for 2 epochs (1,718 Adam updates of batch 64, cosine-decayed lr 1e-3) "
-    "in 18.6 minutes on one CPU thread shared with other jobs. It reaches an ELBO of 118.8 nats on binarized "
-    "MNIST test where the paper reports <= 80.97, and in this short budget attention does worse than no attention"
-    " (draw-mnist-noattn: 105.8), the reverse of the paper: attention has to learn where to look, which is slow "
-    "at first. A 5x5-read run of the same recipe reached only 133.7 nats (ELBO), so the larger read was kept. The"
-    " validation bound was still falling fast (129.1 nats after epoch 1, 120.1 after epoch 2), so the model is "
-    "far from converged. Closing the gap needs the paper's network (`--model.steps 64 --model.read_n 2`, about 4x"
-    " the cost of an update here, an estimated 1.2 s per batch of 64 on one free CPU thread) and one to two "
-    "orders of magnitude more updates: days on this CPU, or a GPU. "
-) + LIMITATIONS_COMMON
-LIMITATIONS_NOATTN = (
-    "This is a CPU-sized DRAW, not the paper's model or training. The paper's MNIST model without attention has "
-    "64 steps; this one has 16 (256-unit LSTMs, 100 latents per step, as in the paper), trained for 2 epochs "
-    "(1,718 Adam updates of batch 64, cosine-decayed lr 1e-3) in 32.2 minutes on one CPU thread shared with other"
-    " jobs. It reaches an ELBO of 105.8 nats on binarized MNIST test where the paper reports <= 87.40; the "
-    "validation bound was still falling (113.5 nats after epoch 1, 107.4 after epoch 2). Closing the gap needs 64"
-    " steps (`--model.steps 64`, about 4x the cost per update) and one to two orders of magnitude more updates: "
-    "days on this CPU, or a GPU. Convolutional variant (`recipes/draw/mnist-conv.yaml`, conv read and write "
-    "around the same LSTMs, not released): after 400 Adam updates at constant lr 1e-3 it reached 115.9 nats (ELBO"
-    " on 2,560 validation digits) against 124.8 for this linear read/write, so it learns faster per update, but "
-    "an update costs about 2.6x as much on a CPU (929 vs 353 ms per batch of 64), so at equal CPU time it did not"
-    " help here. "
-) + LIMITATIONS_COMMON
-
-
-def _nll_metrics(name: str, paper: str, elbo: float, elbo_bpd: float, iwae: float, iwae_bpd: float, elbo_subset: float):
-    """The four metric records of a shipped DRAW checkpoint: ELBO on the whole test set and the K = 100
-    importance-weighted bound on its first 1,000 digits, each in nats per image and in bits/dim."""
-    noattn = " --config recipes/draw/mnist-noattn.yaml" if name.endswith("noattn") else ""
-    command = (
-        f"genzoo test --config recipes/draw/mnist.yaml{noattn} --config recipes/draw/eval.yaml "
-        f"--model.init_from genzoo/model_cards/{name} --data.data_dir ../shared/data"
-    )
-    common = {"binarization": BINARIZATION, "seed": 0, "paper": paper, "genzoo_version": "0.1.0",
-              "weights": "model.safetensors as shipped (float16 values loaded into float32)"}
-    elbo_protocol = {
-        "data": "MNIST test (10,000 digits)", "importance_samples": 1, **common,
-        "bound": "negative ELBO: -log p(x|z) at one z ~ Q per image + closed-form sum of per-step KLs",
-        "command": command + " --model.eval_importance_samples 1",
-    }
-    iwae_protocol = {
-        "data": "MNIST test, first 1,000 digits", "importance_samples": 100, "elbo_same_digits": elbo_subset, **common,
-        "bound": "importance-weighted (Burda et al. 2016), K = 100 samples per image",
-        "command": command + " --model.eval_importance_samples 100 --trainer.limit_test_batches 2",
-    }
-    nats, bits = "nats per image (784 pixels)", "bits per dimension = nats / (784 ln 2)"
-    return [
-        {"type": "nll", "name": "NLL bound, ELBO (nats)", "value": elbo, "protocol": {**elbo_protocol, "units": nats}},
-        {"type": "bits_per_dim", "name": "NLL bound, ELBO (bits/dim)", "value": elbo_bpd,
-         "protocol": {**elbo_protocol, "units": bits}},
-        {"type": "nll", "name": "NLL bound, IWAE K=100 (nats)", "value": iwae, "protocol": {**iwae_protocol, "units": nats}},
-        {"type": "bits_per_dim", "name": "NLL bound, IWAE K=100 (bits/dim)", "value": iwae_bpd,
-         "protocol": {**iwae_protocol, "units": bits}},
-    ]
-
-
-register_model(
-    ModelEntry(
-        name="draw-mnist",
-        family="draw",
-        architecture="DRAW",
-        network_kwargs=dict(
-            image_size=28, channels=1, steps=16, enc_size=256, dec_size=256, latent_dim=100,
-            read="attention", write="attention", read_n=12, write_n=5,
-        ),
-        paper=PAPER,
-        dataset="MNIST train (55,000 digits, dynamically binarized; 5,000 held out for validation)",
-        dataset_id="mnist",
-        image_size=28,
-        channels=1,
-        value_range=(0.0, 1.0),
-        latent_dim=100,
-        license="cc-by-sa-3.0",
-        license_note="Weights trained on MNIST (CC BY-SA 3.0); code Apache-2.0.",
-        recipe="recipes/draw/mnist.yaml",
-        description=(
-            "DRAW with Gaussian-filterbank read (12x12) and write (5x5) attention for binarized 28x28 MNIST, "
-            "trained on a CPU by genzoo's recipe. Samples are Bernoulli means; `.sample(n, return_steps=True)` "
-            "returns the canvas after every step."
-        ),
-        sha256="6ba324121dbed459e1cef37679dd2bb0d90043c041267517643d158a1c94a14e",
-        metrics=_nll_metrics("draw-mnist", "<= 80.97 nats (attention, 64 glimpses)",
-                             elbo=118.8, elbo_bpd=0.2186, iwae=109.86, iwae_bpd=0.2022, elbo_subset=117.7),
-        limitations=LIMITATIONS_ATTENTION,
-        tiny_kwargs=TINY,
-    )
-)
-
-register_model(
-    ModelEntry(
-        name="draw-mnist-noattn",
-        family="draw",
-        architecture="DRAW",
-        network_kwargs=dict(
-            image_size=28, channels=1, steps=16, enc_size=256, dec_size=256, latent_dim=100,
-            read="linear", write="linear",
-        ),
-        paper=PAPER,
-        dataset="MNIST train (55,000 digits, dynamically binarized; 5,000 held out for validation)",
-        dataset_id="mnist",
-        image_size=28,
-        channels=1,
-        value_range=(0.0, 1.0),
-        latent_dim=100,
-        license="cc-by-sa-3.0",
-        license_note="Weights trained on MNIST (CC BY-SA 3.0); code Apache-2.0.",
-        recipe="recipes/draw/mnist-noattn.yaml",
-        description=(
-            "DRAW without attention (whole-image read, linear write) for binarized 28x28 MNIST, trained on a CPU "
-            "by genzoo's recipe."
-        ),
-        sha256="96f6808359c432899b9a6a73b728555e3520f394a634b09099395239f41188c5",
-        metrics=_nll_metrics("draw-mnist-noattn", "<= 87.40 nats (no attention, 64 steps)",
-                             elbo=105.83, elbo_bpd=0.1947, iwae=99.8, iwae_bpd=0.1836, elbo_subset=105.75),
-        limitations=LIMITATIONS_NOATTN,
-        tiny_kwargs=TINY,
-    )
-)
+# The paper's binarized-MNIST test NLL bounds (Table 2), quoted by the cards as {paper:<key>}.
+PUBLISHED_RESULTS = {
+    "mnist-attention": "<= 80.97 nats (attention, 64 glimpses)",
+    "mnist-noattn": "<= 87.40 nats (no attention, 64 steps)",
+}
+ARCHITECTURES = (DRAW,)

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genzoo._registry import ModelEntry, register_architecture, register_model
+from genzoo._checks import check_count, check_tensor
 from genzoo.layers.mdc import MDCBlock
 from genzoo.layers.minibatch import MinibatchDiscrimination
 from genzoo.models._base import GenerativeNetwork
@@ -113,8 +113,11 @@ class IANGenerator(nn.Module):
             self.heads = nn.ModuleList([nn.Conv2d(features, channels, 3, 1, 1)])
 
     def features(self, z: torch.Tensor) -> torch.Tensor:
+        if not isinstance(z, torch.Tensor):
+            raise TypeError(f"expected a tensor of latents of shape (N, {self.latent_dim}), got {type(z).__name__}")
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"expected latents of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        z = z.to(self.project.weight)  # the weights' device and dtype (no-op in training)
         h = self.project(z).view(-1, self.first_features, self.start, self.start)
         h = F.relu(self.project_norm(h))
         for stage in self.stages:
@@ -167,13 +170,15 @@ class IANDiscriminator(nn.Module):
         self.classifier = nn.Linear(self.minibatch.out_features if self.minibatch else self.flat_features, 3)
 
     def check(self, images: torch.Tensor) -> None:
+        shape = ", ".join(map(str, self.input_shape))
+        if not isinstance(images, torch.Tensor):
+            raise TypeError(f"expected a tensor of images of shape (N, {shape}), got {type(images).__name__}")
         if images.dim() != 4 or tuple(images.shape[1:]) != self.input_shape:
-            shape = ", ".join(map(str, self.input_shape))
             raise ValueError(f"expected images of shape (N, {shape}), got {tuple(images.shape)}")
 
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
         self.check(images)
-        activations, h = [], images
+        activations, h = [], images.to(self.classifier.weight)  # the weights' device and dtype (no-op in training)
         for block in self.blocks:
             h = block(h)
             activations.append(h)
@@ -258,7 +263,6 @@ class IANEncoder(nn.Module):
 
 
 # ---- the network -----------------------------------------------------------------------------
-@register_architecture
 class IAN(GenerativeNetwork):
     """Generator (= decoder), discriminator and encoder head (on the discriminator), saved together.
 
@@ -299,19 +303,13 @@ class IAN(GenerativeNetwork):
         nn.init.normal_(self.encoder.head.weight, 0.0, 0.01)
 
     # ---- checks ---------------------------------------------------------------------------
-    def _images(self, x: torch.Tensor) -> torch.Tensor:
-        if not torch.is_tensor(x):
-            raise TypeError(f"expected an image tensor, got {type(x).__name__}")
-        self.discriminator.check(x)
-        if not torch.isfinite(x).all():
-            raise ValueError("images contain NaN or infinite values")
-        return x.to(self.device, torch.float32)
+    def _images(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
+        """``x`` checked (shape, finite, in the value range give or take float noise) on the network's device and dtype."""
+        shape = ("N", *self.discriminator.input_shape)
+        return check_tensor(x, shape, name, "images", self.value_range, 1e-3, device=self.device, dtype=self.dtype)
 
-    def _latents(self, z: torch.Tensor) -> torch.Tensor:
-        if not torch.is_tensor(z) or z.dim() != 2 or z.shape[1] != self.latent_dim:
-            shape = tuple(z.shape) if torch.is_tensor(z) else type(z).__name__
-            raise ValueError(f"expected latents of shape (N, {self.latent_dim}), got {shape}")
-        return z.to(self.device, torch.float32)
+    def _latents(self, z: torch.Tensor, name: str = "z") -> torch.Tensor:
+        return check_tensor(z, ("N", self.latent_dim), name, "latents", device=self.device, dtype=self.dtype)
 
     # ---- the VAE side -----------------------------------------------------------------------
     def posterior(self, x: torch.Tensor, noise: torch.Tensor | None = None):
@@ -331,7 +329,7 @@ class IAN(GenerativeNetwork):
             return self.generator(z)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.generator(z)
+        return self.generator(self._latents(z))
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """decode(encode(x)): (N, C, H, W) -> (N, C, H, W)."""
@@ -342,13 +340,12 @@ class IAN(GenerativeNetwork):
 
         x0, x1: (N, C, H, W) (or single images (C, H, W)); returns (N, steps, C, H, W) (or (steps, C, H, W)).
         """
-        if not isinstance(steps, int) or steps < 2:
-            raise ValueError(f"steps must be an integer >= 2 (both ends are included), got {steps!r}")
-        single = torch.is_tensor(x0) and x0.dim() == 3
-        if single:
-            x0, x1 = x0[None], x1[None] if torch.is_tensor(x1) else x1
-        if tuple(x0.shape) != tuple(x1.shape):
+        steps = check_count(steps, "steps", "interpolation steps (both ends included)", minimum=2)
+        if torch.is_tensor(x0) and torch.is_tensor(x1) and x0.shape != x1.shape:
             raise ValueError(f"x0 and x1 must have the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
+        single = torch.is_tensor(x0) and x0.dim() == 3
+        x0, x1 = (x0[None], x1[None] if torch.is_tensor(x1) else x1) if single else (x0, x1)
+        x0, x1 = self._images(x0, "x0"), self._images(x1, "x1")
         z0, z1 = self.encode(x0), self.encode(x1)
         t = torch.linspace(0, 1, steps, device=z0.device)[None, :, None]
         z = (1 - t) * z0[:, None] + t * z1[:, None]  # (N, steps, latent)
@@ -357,8 +354,7 @@ class IAN(GenerativeNetwork):
 
     def sample(self, n: int, seed: int | None = None) -> torch.Tensor:
         """``n`` images (n, C, H, W) in [-1, 1] decoded from the prior; same seed, same images on any device."""
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive number of images, got {n!r}")
+        n = check_count(n)
         return self.decode(self.gaussian_noise(n, self.latent_dim, seed=seed))
 
     def paint(self, x: torch.Tensor, rgb, mask: torch.Tensor, **kwargs) -> torch.Tensor:
@@ -370,104 +366,5 @@ class IAN(GenerativeNetwork):
 
 PAPER = "Brock et al., Neural Photo Editing with Introspective Adversarial Networks, ICLR 2017 (arXiv:1609.07093)"
 TINY = {"g_width": 4, "d_width": 4, "latent_dim": 8, "iaf_hidden": 16, "mb_kernels": 4}  # test copies
-
-# Variants are registered only once their checkpoints ship (the test suite requires a shipped card).
-# ---- registered variants (appended when their checkpoints are shipped) ----
-
-MNIST_DESCRIPTION = (
-    "A small IAN for 28x28 MNIST digits: the discriminator doubles as the encoder; MDC blocks, orthogonal "
-    "regularization, an IAF posterior, a beta-distributed output and minibatch discrimination, all on. Use "
-    "`model.encode`, `decode`, `reconstruct`, `interpolate`, and `genzoo.editing.paint`. Trained on a CPU by "
-    "genzoo's recipe.\n\n"
-    "![reconstructions](reconstructions.png)\n\n"
-    "Rows 1 and 3: held-out digits; rows 2 and 4: their reconstructions (`model.reconstruct`).\n\n"
-    "Held-out reconstruction error: mean L1 0.0806 (images in [-1, 1]; 5,000 digits held out of MNIST train by "
-    "the data module's seeded split, never trained on; posterior mean through the flow), measured with "
-    "`genzoo validate --config recipes/ian/mnist.yaml --model.init_from ian-mnist --data.data_dir ../shared/data "
-    "--trainer.limit_val_batches 1.0 --trainer.logger false` (val/recon_l1)."
-)
-MNIST_LIMITATIONS = (
-    "A CPU-sized model (widths 32, latent 32) trained for 12 minutes (1.3 epochs) on a 2-core CPU shared with "
-    "other training jobs. Reconstructions are close (held-out L1 above); samples from the prior are digit-like "
-    "strokes, many not clearly one digit. FID/KID use genzoo-mnist-classifier-v1 features and are not comparable "
-    "with Inception FID. The reconstruction error is measured on the 5,000 digits the data module holds out of "
-    "the training file (seed 0), which the model never trained on."
-)
-
-register_model(
-    ModelEntry(
-        name="ian-mnist",
-        family="ian",
-        architecture="IAN",
-        network_kwargs=dict(
-            image_size=28, channels=1, latent_dim=32, g_width=32, d_width=32, mdc=True, mdc_scales=2, mdc_blocks=[0, 1],
-            iaf=True, iaf_steps=1, iaf_hidden=128, iaf_seed=0, beta_output=True, minibatch_discrimination=True, mb_kernels=16,
-        ),
-        paper=PAPER,
-        dataset="MNIST train (55,000 digits; 5,000 held out for the reconstruction error)",
-        image_size=28,
-        channels=1,
-        value_range=(-1.0, 1.0),
-        latent_dim=32,
-        license="cc-by-sa-3.0",
-        license_note="Weights trained on MNIST (CC BY-SA 3.0); code Apache-2.0.",
-        dataset_id="mnist",
-        recipe="recipes/ian/mnist.yaml",
-        description=MNIST_DESCRIPTION,
-        limitations=MNIST_LIMITATIONS,
-        sha256="ebecbc379f46db4b8577471399d3a00a94c517e8e491dd94a8dca2360fab020c",
-        tiny_kwargs=dict(TINY),
-    )
-)
-
-CELEBA_DESCRIPTION = (
-    "IAN for 64x64 CelebA faces: the discriminator doubles as the encoder; MDC blocks, orthogonal regularization, "
-    "an IAF posterior, an autoregressive beta RGB output and minibatch discrimination, all on. Made for the Neural "
-    "Photo Editor: `model.encode`, `decode`, `reconstruct`, `interpolate`, and the contextual paintbrush with the "
-    "interpolation mask in `genzoo.editing.paint` (or `model.paint(x, rgb, mask)`). Trained on a CPU by genzoo's "
-    "recipe.\n\n"
-    "![reconstructions](reconstructions.png)\n\n"
-    "Rows 1 and 3: held-out faces; rows 2 and 4: their reconstructions (`model.reconstruct`).\n\n"
-    "![paint](paint.png)\n\n"
-    "Paintbrush demo on held-out faces, top to bottom: photo X; reconstruction X_hat; G(z) after 5 brush steps "
-    "(step 1.0) painting a band across the forehead and hair with (0.95, 0.85, 0.3); the edited photo "
-    "Y = X_hat + M * Delta + (1 - M) * (X - X_hat) (blur sigma 2).\n\n"
-    "Held-out reconstruction error: mean L1 0.2018 (images in [-1, 1]; the 500 celeba-10k images the data "
-    "module holds out by its seeded split, never trained on; posterior mean through the flow), measured with "
-    "`genzoo validate --config recipes/ian/celeba.yaml --model.init_from ian-celeba --data.data_dir "
-    "../shared/data/celeba-10k --trainer.logger false` (val/recon_l1)."
-)
-CELEBA_LIMITATIONS = (
-    "A CPU-sized model (widths 24, about 2M parameters) trained for 28 minutes (2.9 epochs over "
-    "9,500 faces) on a 2-core CPU shared with other training jobs: far less than the paper's model and schedule. "
-    "Reconstructions keep pose, skin tone, hair colour and background but are blurry and lose identity; samples "
-    "from the prior are face-like but crude, and brush edits move colour more than semantics. SWD and MS-SSIM "
-    "are measured against 2,000 celeba-10k images; no Inception FID (its weights are not available offline here)."
-)
-
-register_model(
-    ModelEntry(
-        name="ian-celeba",
-        family="ian",
-        architecture="IAN",
-        network_kwargs=dict(
-            image_size=64, channels=3, latent_dim=100, g_width=24, d_width=24, mdc=True, mdc_scales=2,
-            mdc_blocks=[0, 1, 1, 2], iaf=True, iaf_steps=1, iaf_hidden=256, iaf_seed=0, beta_output=True,
-            minibatch_discrimination=True, mb_kernels=16,
-        ),
-        paper=PAPER,
-        dataset="celeba-10k: the first 10,000 aligned CelebA images (9,500 train, 500 held out), face crop resized to 64x64",
-        image_size=64,
-        channels=3,
-        value_range=(-1.0, 1.0),
-        latent_dim=100,
-        license="other",
-        license_note="CelebA is for non-commercial research only, and so are weights trained on it.",
-        dataset_id="celeba",
-        recipe="recipes/ian/celeba.yaml",
-        description=CELEBA_DESCRIPTION,
-        limitations=CELEBA_LIMITATIONS,
-        sha256="5af021c8be29dcf429bd8ee06e402e39d680cb15eb3c5518e9f0325d54e9e702",
-        tiny_kwargs=dict(TINY),
-    )
-)
+IAN.TINY_CONFIG = TINY
+ARCHITECTURES = (IAN,)

@@ -129,23 +129,17 @@ class GenerativeTask(L.LightningModule):
         return network.eval()
 
     def network_info(self) -> dict[str, Any]:
-        """Metadata written into the exported config.json: the registry entry of ``name`` when registered."""
-        from genzoo._registry import MODELS, _ensure_models_imported
+        """The checkpoint facts the export writes into config.json: name and family, and, when ``name`` is
+        released with a local folder, that folder's dataset, licence, recipe and card text (so a retrained
+        checkpoint keeps its card; its numbers come from the new training record and evaluation)."""
+        from genzoo._registry import CARD_FACTS
+        from genzoo.hub import CONFIG_NAME, model_cards_dir, read_config
 
-        _ensure_models_imported()
-        config = self.net.config
-        info: dict[str, Any] = {
-            "name": self.name or self.family,
-            "family": self.family,
-            "image_size": config.get("image_size"),
-            "channels": config.get("channels"),
-            "value_range": list(self.value_range),
-            "latent_dim": config.get("latent_dim"),
-        }
-        if self.name in MODELS:
-            info.update(MODELS[self.name].to_dict())
-            for key in ("sha256", "metrics", "network_kwargs", "hub_repo"):
-                info.pop(key, None)
+        info: dict[str, Any] = {"name": self.name or self.family, "family": self.family}
+        released = model_cards_dir() / str(self.name)
+        if self.name and (released / CONFIG_NAME).is_file():
+            facts = read_config(released).get("info", {})
+            info.update({key: facts[key] for key in CARD_FACTS if key in facts})
         return info
 
     @torch.no_grad()
