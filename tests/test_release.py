@@ -149,13 +149,16 @@ def test_hub_fallback_fetches_the_pinned_repo_and_checks_its_hash(tmp_path, monk
     calls = []
 
     def fake_download(repo_id, revision=None, offline=None, patterns=None):
-        calls.append((repo_id, revision))
+        calls.append((repo_id, revision, patterns))
         return snapshot
 
     monkeypatch.setenv("GENZOO_MODEL_CARDS", str(tmp_path / "nowhere"))
     monkeypatch.setattr(hub, "download_from_hub", fake_download)
     assert genzoo.load("wgan-gp-mnist").info["sha256"] == _registry.RELEASES["wgan-gp-mnist"].sha256
-    assert calls[-1] == ("genzoo/wgan-gp-mnist", _registry.RELEASES["wgan-gp-mnist"].revision)
+    assert calls[-1][:2] == ("genzoo/wgan-gp-mnist", _registry.RELEASES["wgan-gp-mnist"].revision)
+    # model_info fetches only the two JSON files, not the weights
+    assert genzoo.model_info("wgan-gp-mnist")["metrics"] == read_metrics(MODEL_CARDS / "wgan-gp-mnist")
+    assert calls[-1][2] == [CONFIG_NAME, METRICS_NAME]
     with open(snapshot / WEIGHTS_NAME, "r+b") as handle:  # a tampered download is refused
         handle.seek(-4, os.SEEK_END)
         handle.write(b"\x00\x01\x02\x03")
@@ -234,19 +237,28 @@ def test_add_a_checkpoint(tmp_path, monkeypatch, capsys):
 
 
 # ---- a non-editable install ---------------------------------------------------------------------------
-@pytest.mark.slow
 def test_wheel_install_loads_offline_from_a_clone_or_says_how(tmp_path):
     """`pip install .` (not editable) into a fresh virtual environment: the wheel holds no weights; every
     released name loads offline once GENZOO_MODEL_CARDS points at a clone's model_cards/, and without it
     the error says how to get the weights."""
+    # Build the wheel as `pip install .` does, from a copy of the clone (so no build files land in it), with this
+    # environment's setuptools; install it into a fresh venv that sees this environment's torch & co.
+    pytest.importorskip("setuptools", reason="building the wheel without isolation needs setuptools here")
+    source = tmp_path / "clone"
+    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(".git", "runs", "build", "*.egg-info", "__pycache__"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "wheels"), str(source)],
+        check=True, cwd=tmp_path,
+    )
+    wheel = next((tmp_path / "wheels").glob("genzoo-*.whl"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     python = venv / "bin" / "python"
-    # No build isolation and no dependencies: the registry-less CI machine already has setuptools and torch.
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", str(REPO_ROOT)],
-        check=True, cwd=tmp_path,
-    )
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True, cwd=tmp_path)
+    import zipfile
+
+    packed = zipfile.ZipFile(wheel).namelist()
+    assert not [n for n in packed if n.endswith("model.safetensors")] and any(n.endswith("classifier-v1.safetensors") for n in packed)
     code = (
         "import json, sys, genzoo, genzoo.hub as hub\n"
         "names = genzoo.list_models()\n"

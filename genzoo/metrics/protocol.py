@@ -3,8 +3,8 @@
 An FID is meaningless without its feature extractor (and the hash of its weights), the resolution
 and resize method, the reference data and split, and how many real and generated images went in.
 Every genzoo metric returns, besides its plain ``compute()`` tensor, a :class:`MetricResult` from
-``result(...)``: the value with that stamp, printable, JSON-able, and in the format of the registry's
-``ModelEntry.metrics`` and the model card's model-index::
+``result(...)``: the value with that stamp, printable, JSON-able, and in the format of a checkpoint's
+``metrics.json`` (``genzoo eval --json``) and the model card's model-index::
 
     {"type": "fid", "name": "FID (genzoo-mnist-classifier-v1)", "value": 12.3,
      "protocol": {"metric": "fid", "extractor": "genzoo-mnist-classifier-v1", "extractor_sha256": "...",
