@@ -135,8 +135,9 @@ class ExportCheckpoint(L.Callback):
         sha256 = save_folder(network, folder, weights_dtype=self.weights_dtype)
         # The samples come from the weights as stored, so the figure shows what a user will load.
         stored = load_folder(folder)
-        images = stored.to_unit_range(stored.sample(self.num_samples, seed=self.seed))
-        save_grid(images, folder / "samples.png")
+        if stored.PIPELINE_TAG == "unconditional-image-generation":  # image-to-image networks have no samples
+            images = stored.to_unit_range(stored.sample(self.num_samples, seed=self.seed))
+            save_grid(images, folder / "samples.png")
         # Until `genzoo eval --json <folder>/metrics.json` has measured it, the card marks what is missing.
         (folder / CARD_NAME).write_text(render_folder_card(folder, strict=False))
         rank_zero_info(f"exported {folder} (model.safetensors sha256 {sha256})")

@@ -147,7 +147,7 @@ def _eval_results(info: dict[str, Any]) -> list[EvalResult]:
         protocol = metric.get("protocol", {})
         results.append(
             EvalResult(
-                task_type=metric.get("task", PIPELINE_TAG),
+                task_type=metric.get("task", info.get("pipeline_tag", PIPELINE_TAG)),
                 # The evaluation data: the metric's reference set when it has one, else the training data.
                 dataset_type=protocol.get("reference") or info.get("dataset_id") or "unknown",
                 dataset_name=protocol.get("reference") or info.get("dataset_id") or "unknown",
@@ -186,6 +186,64 @@ def _evaluation_lines(metrics: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
+    """The card's "Use" section: sampling for generators, ``upscale`` for image-to-image networks."""
+    name = info.get("name", "genzoo-model")
+    value_range = tuple(info.get("value_range", (-1, 1)))
+    if info.get("pipeline_tag", PIPELINE_TAG) == "image-to-image":
+        scales = info.get("scales") or [2]
+        lines = [
+            "## Use", "", "```python", "import genzoo", f'model = genzoo.load("{name}")',
+            f"big = model.upscale(image, scale={scales[0]})  # RGB (3, H, W) or (N, 3, H, W) in [0, 1] -> {scales[0]}x the size",
+            "```", "",
+            f"or `genzoo upscale {name} --scale {scales[0]} --input photo.png --output big.png`. "
+            f"Scales: {', '.join(map(str, scales))}.", "",
+        ]
+        if "crops.png" in figures:
+            lines += ["Centre crops of Set5, bicubic | this model | ground truth:", "", "![crops](crops.png)", ""]
+        return lines
+    shape = f"({info.get('channels')}, {info.get('image_size')}, {info.get('image_size')})"
+    lines = [
+        "## Use", "", "```python", "import genzoo", f'model = genzoo.load("{name}")',
+        f"images = model.sample(16, seed=0)  # (16, {shape[1:-1]}) in {value_range}", "```", "",
+        f"or `genzoo sample {name} --num 64 --out grid.png`.", "",
+    ]
+    if "samples.png" in figures:
+        lines += ["![samples](samples.png)", ""]
+    return lines
+
+
+def _published_comparison_lines(info: dict[str, Any]) -> list[str]:
+    """Super-resolution: measured PSNR per scale beside the published table (``PUBLISHED_RESULTS``
+    entries ``bicubic-x2``, ``srcnn-x2``, ``vdsr-x2``, ...), when both are there."""
+    published = info.get("published_results", {})
+    metrics = {m.get("name"): m for m in info.get("metrics", [])}
+    rows = []
+    for scale in info.get("scales") or []:
+        ours, bicubic = metrics.get(f"PSNR x{scale}"), metrics.get(f"PSNR bicubic x{scale}")
+        if ours is None or bicubic is None:
+            continue
+        reference = ours.get("protocol", {}).get("reference", "")
+        cells = [published.get(f"{kind}-x{scale}", "n/a") for kind in ("bicubic", "srcnn", "vdsr")]
+        rows.append(
+            f"| x{scale} ({reference}) | {format_number(bicubic['value'])} | **{format_number(ours['value'])}** | "
+            + " | ".join(cells) + " |"
+        )
+    if not rows:
+        return []
+    return [
+        "## Compared with the papers",
+        "",
+        "Y-channel PSNR in dB. *Bicubic* and *this model* were measured by `genzoo eval` (below) with the same code "
+        "on the same images; the published columns are Kim et al. (CVPR 2016), Table 3.",
+        "",
+        "| scale (data) | bicubic, measured | this model | bicubic, published | SRCNN, published | VDSR, published |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def render_card(info: dict[str, Any], figures: list[str] | None = None, strict: bool = True) -> str:
     """The model card text of a checkpoint described by ``info`` (as :func:`genzoo.hub.folder_info` gives it).
 
@@ -207,26 +265,16 @@ def render_card(info: dict[str, Any], figures: list[str] | None = None, strict: 
     value_range = tuple(info.get("value_range", (-1, 1)))
     shape = f"({info.get('channels')}, {info.get('image_size')}, {info.get('image_size')})"
     lines = [f"# {name}", "", fill_placeholders(info.get("description", ""), info, strict).strip(), ""]
-    lines += [
-        "## Use",
-        "",
-        "```python",
-        "import genzoo",
-        f'model = genzoo.load("{name}")',
-        f"images = model.sample(16, seed=0)  # (16, {shape[1:-1]}) in {value_range}",
-        "```",
-        "",
-        f"or `genzoo sample {name} --num 64 --out grid.png`.",
-        "",
-    ]
-    if "samples.png" in figures:
-        lines += ["![samples](samples.png)", ""]
+    lines += _use_lines(info, figures)
+    lines += _published_comparison_lines(info)
     lines += [
         "## Model",
         "",
         f"- Family: {family}; paper: {info.get('paper', '')}",
         f"- Network: `{info.get('architecture', '')}` with `{json.dumps(info.get('config', {}), sort_keys=True)}`",
-        f"- Output: {shape} images, values in {value_range}; latent size {info.get('latent_dim')}",
+        f"- Output: {shape} images, values in {value_range}; latent size {info.get('latent_dim')}"
+        if info.get("pipeline_tag", PIPELINE_TAG) != "image-to-image"
+        else f"- Input and output: RGB images of any size, values in {value_range}; {info.get('color', '')}",
     ]
     if info.get("weights_dtypes"):
         lines.append(
@@ -250,6 +298,9 @@ def render_card(info: dict[str, Any], figures: list[str] | None = None, strict: 
             f"lightning {training.get('lightning_version', '')}",
             "",
         ]
+        if "curve.png" in figures:
+            lines += ["Validation during training (Set5 Y-PSNR after every epoch, from the run's metrics.csv):", "",
+                      "![training curve](curve.png)", ""]
     lines += ["## Evaluation", "", *_evaluation_lines(info.get("metrics", []))]
     if info.get("limitations"):
         lines += ["## Limitations", "", fill_placeholders(info["limitations"], info, strict).strip(), ""]

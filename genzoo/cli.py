@@ -6,6 +6,7 @@
     genzoo info dcgan-mnist
     genzoo sample dcgan-mnist --num 64 --out grid.png [--seed 0]
     genzoo steps draw-mnist --num 16 --out steps.gif [--grid steps.png]
+    genzoo upscale vdsr-291 --scale 2 --input photo.png --output big.png [--compare crops.png]
     genzoo card FOLDER [--description TEXT --limitations TEXT ...]   (set card text; re-render the card)
     genzoo push FOLDER --repo-id org/name [--dry-run]
     genzoo eval MODEL --metrics fid,kid,swd --data ... --num-samples N
@@ -106,6 +107,21 @@ def cmd_steps(args: argparse.Namespace) -> None:
         print(f"wrote the step grid to {save_steps_grid(steps, args.grid)}")
 
 
+def cmd_upscale(args: argparse.Namespace) -> None:
+    import genzoo
+    from genzoo.upscaling import image_files, upscale_files
+
+    model = genzoo.load(args.model, device=args.device)
+    if not hasattr(model, "upscale"):
+        raise ValueError(f"{args.model} ({type(model).__name__}) is not a super-resolution model; try vdsr-291")
+    inputs = image_files(args.input)
+    written = upscale_files(model, inputs, args.output, args.scale, from_hr=args.hr, compare=args.compare, crop=args.crop)
+    where = written[0] if len(written) == 1 else Path(args.output)
+    print(f"wrote {len(written)} image(s) upscaled x{args.scale} by {args.model} to {where}")
+    if args.compare:
+        print(f"wrote the comparison figure to {args.compare}")
+
+
 def cmd_card(args: argparse.Namespace) -> None:
     """Set the checkpoint's facts and text in its config.json (when given), then re-render README.md."""
     from genzoo._registry import CARD_FACTS, RELEASES
@@ -181,6 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
     steps.add_argument("--seed", type=int, default=0)
     steps.add_argument("--device", default=None)
     steps.set_defaults(run=cmd_steps)
+
+    upscale = commands.add_parser("upscale", help="super-resolve an image or a folder of images (SR models)")
+    upscale.add_argument("model", help="a super-resolution model, e.g. vdsr-291")
+    upscale.add_argument("--scale", type=int, required=True, help="upscaling factor (2, 3 or 4 for vdsr-291)")
+    upscale.add_argument("--input", required=True, help="an image file or a folder of images")
+    upscale.add_argument("--output", required=True, help="a .png file for one input, else a folder")
+    upscale.add_argument("--hr", action="store_true", help="inputs are HR images: downscale them first (the protocol) and use them as ground truth")
+    upscale.add_argument("--compare", default=None, metavar="FIG.png", help="also write crops: bicubic | network | ground truth (--hr)")
+    upscale.add_argument("--crop", type=int, default=96, help="side of the centred crops in --compare (HR pixels)")
+    upscale.add_argument("--device", default=None)
+    upscale.set_defaults(run=cmd_upscale)
 
     card = commands.add_parser(
         "card", help="set a checkpoint's card text and facts in its config.json, and re-render its README.md"

@@ -65,7 +65,10 @@ METRIC_NAMES = {
     "nll": "nll",
     "recon": "recon",
     "recon_l1": "recon",
+    "psnr": "psnr",
+    "ssim": "ssim",
 }
+SR_METRICS = ("psnr", "ssim")  # super-resolution networks (those with ``upscale``): measured against HR images
 FEATURE_METRICS = ("fid", "kid", "is")
 DATASETS = ("mnist", "celeba", "folder")
 CACHE_FORMAT = 1
@@ -87,7 +90,10 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics",
         default="fid,kid,is,swd,msssim",
-        help="comma-separated: fid, kid, is, swd, msssim, lpips, nll, recon",
+        help="comma-separated: fid, kid, is, swd, msssim, lpips, nll, recon; super-resolution: psnr, ssim",
+    )
+    parser.add_argument(
+        "--scale", type=int, default=None, help="psnr, ssim: the upscaling factor (super-resolution networks)"
     )
     parser.add_argument(
         "--data",
@@ -353,7 +359,7 @@ def _parse_metrics(text: str) -> list[str]:
     names = []
     for raw in (t.strip().lower() for t in text.split(",") if t.strip()):
         if raw not in METRIC_NAMES:
-            raise ValueError(f"unknown metric {raw!r}; choose from fid, kid, is, swd, msssim, lpips, nll, recon")
+            raise ValueError(f"unknown metric {raw!r}; choose from fid, kid, is, swd, msssim, lpips, nll, recon, psnr, ssim")
         if METRIC_NAMES[raw] not in names:
             names.append(METRIC_NAMES[raw])
     if not names:
@@ -395,6 +401,9 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
 
     network = genzoo.load(args.model, device=device, offline=offline)
     info = network.info
+    if hasattr(network, "upscale") or any(n in SR_METRICS for n in names):
+        results = evaluate_super_resolution(network, names, args, progress)
+        return report_results(args, info, device, world, rank, results)
     channels, size = (
         int(info.get("channels") or network.config.get("channels")),
         int(info.get("image_size") or network.config.get("image_size")),
@@ -535,6 +544,11 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
             context["sampling"] = SEEDING
         results.append(metric.result(**context))
 
+    return report_results(args, info, device, world, rank, results)
+
+
+def report_results(args: argparse.Namespace, info: dict[str, Any], device: torch.device, world: int, rank: int, results: list) -> dict[str, Any]:
+    """Stamp ``results`` with their provenance; print them and write ``--json`` on rank 0; return the summary."""
     # Provenance travels with every number, so metrics merged from several runs keep their own.
     provenance = {
         "command": getattr(args, "command_line", None) or f"genzoo eval {args.model} (called from Python)",
@@ -559,6 +573,60 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
             path.write_text(json.dumps(written, indent=2) + "\n")
             print(f"wrote {args.json}")
     return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# super-resolution
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_super_resolution(network, names: list[str], args: argparse.Namespace, progress: bool) -> list:
+    """PSNR / SSIM of ``network.upscale`` and of bicubic on the HR images of ``args.data``, SR protocol.
+
+    Each HR image is cropped to a multiple of the scale; its LR image is the MATLAB-style bicubic
+    downscaling (``genzoo.data.sr.make_lr``), clamped and rounded to 8 bits as a saved LR file would be.
+    The network's output and the bicubic upscaling of the same LR image are measured by the same metric
+    objects' code: Y channel (BT.601) of the 8-bit RGB result, ``scale`` pixels cropped at each border,
+    mean over images. The bicubic numbers are recorded beside the network's ("PSNR bicubic x2").
+    """
+    from genzoo.data import list_image_files, read_image
+    from genzoo.data.sr import make_lr
+    from genzoo.metrics import PSNR, SSIM
+
+    wrong = [n for n in names if n not in SR_METRICS]
+    if wrong or not hasattr(network, "upscale"):
+        raise ValueError(
+            "psnr and ssim measure super-resolution networks (those with an upscale method), and those take only "
+            f"psnr and ssim; got metrics {names} for a {type(network).__name__}"
+        )
+    scales = tuple(network.scales)
+    if args.scale is None:
+        raise ValueError(f"--scale is needed for psnr / ssim: one of {scales} (use --append to add another scale)")
+    if args.scale not in scales:
+        raise ValueError(f"--scale {args.scale}: this network upscales by {scales}")
+    if not args.data:
+        raise ValueError("--data is needed for psnr / ssim: a folder of high-resolution images (e.g. ../shared/data/sr/Set5)")
+    scale = args.scale
+    kinds = {"psnr": PSNR, "ssim": SSIM}
+    measured = {(n, who): kinds[n](mode="y", crop_border=scale, any_size=True) for n in names for who in ("net", "bicubic")}
+    files = list_image_files(args.data)
+    for path in tqdm(files, desc=f"x{scale} on {Path(args.data).name}", disable=not progress):
+        hr = read_image(path, channels=3, image_size=None).double() / 255.0
+        hr, lr = make_lr(hr, scale)
+        lr = (lr.clamp(0, 1) * 255).round() / 255  # the LR image as an 8-bit file holds it
+        outputs = {"net": network.upscale(lr.float(), scale), "bicubic": network.bicubic(lr.float(), scale)}
+        for (_, who), metric in measured.items():
+            metric.update(outputs[who][None].float().cpu(), hr[None].float())
+    results = []
+    for (name, who), metric in measured.items():
+        result = metric.result(
+            reference=Path(args.data).resolve().name, reference_split="all", scale=scale,
+            low_resolution="MATLAB-style bicubic (genzoo.imresize) of the HR image cropped to a multiple of the scale, 8-bit",
+            upscaling="network.upscale" if who == "net" else "MATLAB-style bicubic (genzoo.imresize)",
+        )
+        result.name = f"{metric.label} x{scale}" if who == "net" else f"{metric.label} bicubic x{scale}"
+        results.append(result)
+    return results
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -2,5 +2,6 @@
 
 from genzoo.data.images import ImageFolderDataModule, celeba_datamodule, list_image_files, read_image
 from genzoo.data.mnist import MNISTDataModule
+from genzoo.data.sr import SRDataModule
 
-__all__ = ["MNISTDataModule", "ImageFolderDataModule", "celeba_datamodule", "list_image_files", "read_image"]
+__all__ = ["MNISTDataModule", "ImageFolderDataModule", "celeba_datamodule", "list_image_files", "read_image", "SRDataModule"]

@@ -58,11 +58,12 @@ def prepare_pair(preds: Tensor, target: Tensor, mode: str, crop_border: int) -> 
 
 
 class _PairedMetric(StampedMetric):
-    def __init__(self, mode: str = "y", crop_border: int = 0, **kwargs: Any) -> None:
+    def __init__(self, mode: str = "y", crop_border: int = 0, any_size: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        self.mode, self.crop_border = mode, crop_border
+        # any_size: whole test images of different sizes (Set5), one pair at a time; values are per image anyway.
+        self.mode, self.crop_border, self.any_size = mode, crop_border, any_size
         self.add_state("total", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
@@ -71,7 +72,10 @@ class _PairedMetric(StampedMetric):
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         a, b = prepare_pair(preds, target, self.mode, self.crop_border)
-        self._note_resolution(preds)
+        if self.any_size:
+            self.input_resolution = "whole images, sizes vary"
+        else:
+            self._note_resolution(preds)
         values = self._per_image(a, b)
         self.total += values.sum().cpu()
         self.count += values.numel()

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from genzoo.models import dcgan, draw, ian, wgan
+from genzoo.models import dcgan, draw, ian, sr, wgan
 from genzoo.models._base import GenerativeNetwork
 from genzoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
 
-FAMILIES: dict[str, ModuleType] = {"dcgan": dcgan, "wgan": wgan, "draw": draw, "ian": ian}
+FAMILIES: dict[str, ModuleType] = {"dcgan": dcgan, "wgan": wgan, "draw": draw, "ian": ian, "sr": sr}  # sr: SRCNN and VDSR
 ARCHITECTURES: dict[str, type[GenerativeNetwork]] = {
     cls.__name__: cls for family in FAMILIES.values() for cls in family.ARCHITECTURES
 }

@@ -32,6 +32,9 @@ class GenerativeNetwork(nn.Module):
     VALUE_RANGE: ClassVar[tuple[float, float]] = (-1.0, 1.0)
     #: Arguments that shrink a released configuration to a seconds-sized copy (tests, smoke runs).
     TINY_CONFIG: ClassVar[dict[str, Any]] = {}
+    #: What the network does, as a Hugging Face pipeline tag: generators sample from noise
+    #: ("unconditional-image-generation"); "image-to-image" networks (super-resolution) transform an input.
+    PIPELINE_TAG: ClassVar[str] = "unconditional-image-generation"
 
     def __init__(self, **config: Any) -> None:
         super().__init__()

@@ -8,3 +8,4 @@ from genzoo.tasks.wgan import WGANTask
 
 __all__ = ["GenerativeTask", "DCGANTask", "WGANTask", "DRAWTask", "ClassifierTask"]
 from genzoo.tasks.ian import IANTask  # noqa: F401  (IAN family)
+from genzoo.tasks.sr import SRTask  # noqa: F401  (super-resolution: SRCNN, VDSR)
