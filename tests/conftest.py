@@ -80,3 +80,19 @@ def tiny_network(name: str):
     network = network_class(**{**config["config"], **network_class.TINY_CONFIG})
     network.info = checkpoint_info(config, [])
     return network
+
+
+def is_upscaler(name: str) -> bool:
+    """Whether a released checkpoint is an image-to-image (super-resolution) network rather than a sampler."""
+    from genzoo.models import get_architecture
+
+    return hasattr(get_architecture(released_config(name)["architecture"]), "upscale")
+
+
+def network_output(network, seed: int = 3):
+    """What a network makes from a fixed seed: 2 samples of a generator, or the upscaling (by its first scale)
+    of 2 fixed seeded 12x12 RGB images for an image-to-image network."""
+    if hasattr(network, "upscale"):
+        images = torch.rand(2, 3, 12, 12, generator=torch.Generator().manual_seed(seed))
+        return network.upscale(images, network.scales[0])
+    return network.sample(2, seed=seed)

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
 import genzoo
@@ -121,15 +122,22 @@ def test_shipped_checkpoints_load_offline(name, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
     network = genzoo.load(name)
     info = genzoo.model_info(name)
-    images = network.sample(4, seed=0)
-    assert images.shape == (4, info["channels"], info["image_size"], info["image_size"])
+    if hasattr(network, "upscale"):  # image-to-image: upscale a seeded image by every scale it was trained for
+        image = torch.rand(3, 9, 8, generator=torch.Generator().manual_seed(0))
+        outputs = [network.upscale(image, s) for s in info["scales"]]
+        assert [o.shape for o in outputs] == [(3, 9 * s, 8 * s) for s in info["scales"]]
+        images, figures = torch.stack([o[:, :9, :8] for o in outputs]), ("crops.png", "curve.png")
+    else:
+        images, figures = network.sample(4, seed=0), ("samples.png",)
+        assert images.shape == (4, info["channels"], info["image_size"], info["image_size"])
     low, high = info["value_range"]
     assert images.min() >= low and images.max() <= high
     assert network.info["sha256"] == info["sha256"] and "training" in network.info
     card = (model_cards_dir() / name / "README.md").read_text()
-    for section in ("## Training", "Command:", "Hardware:", "Wall time:", "samples.png"):
+    for section in ("## Training", "Command:", "Hardware:", "Wall time:", *figures):
         assert section in card, section
-    assert (model_cards_dir() / name / "samples.png").is_file()
+    for figure in figures:
+        assert (model_cards_dir() / name / figure).is_file()
 
 
 @pytest.mark.skipif("dcgan-mnist" not in SHIPPED, reason="dcgan-mnist is not shipped")

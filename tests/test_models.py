@@ -7,13 +7,16 @@ import json
 import pytest
 import torch
 
-from conftest import released_config, tiny_network
+from conftest import is_upscaler, network_output, released_config, tiny_network
 
 import genzoo
 from genzoo.hub import load_folder, save_folder
 from genzoo.models import get_architecture
 
 NAMES = genzoo.list_models()
+# Selected by capability: generators sample from noise, image-to-image networks (super-resolution) upscale.
+UPSCALERS = [n for n in NAMES if is_upscaler(n)]
+SAMPLERS = [n for n in NAMES if n not in UPSCALERS]
 
 
 def test_registry_is_not_empty():
@@ -25,16 +28,18 @@ def test_config_is_json_and_metadata_complete(name):
     network = tiny_network(name)
     assert json.loads(json.dumps(network.config)) == network.config
     info = genzoo.model_info(name)
-    for key in ("family", "paper", "dataset", "image_size", "channels", "value_range", "latent_dim", "license", "recipe",
-                "metrics", "training", "description", "limitations", "sha256", "hub_repo"):
+    shape_keys = ("channels", "scales") if name in UPSCALERS else ("image_size", "channels", "latent_dim")
+    for key in ("family", "paper", "dataset", *shape_keys, "value_range", "license", "recipe",
+                "metrics", "training", "description", "limitations", "sha256", "hub_repo", "pipeline_tag"):
         assert info.get(key) not in (None, "", []), key
     # Derived facts come from the network's own config, so they cannot disagree with it.
     config = released_config(name)["config"]
-    assert info["image_size"] == config["image_size"] and info["channels"] == config["channels"]
+    if name in SAMPLERS:
+        assert info["image_size"] == config["image_size"] and info["channels"] == config["channels"]
     assert tuple(info["value_range"]) == get_architecture(info["architecture"]).VALUE_RANGE
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", SAMPLERS)
 def test_sample_shape_range_and_seed(name):
     info = genzoo.model_info(name)
     network = tiny_network(name)
@@ -45,6 +50,21 @@ def test_sample_shape_range_and_seed(name):
     assert images.min() >= low and images.max() <= high
     assert torch.equal(images, network.sample(3, seed=7))
     assert not torch.equal(images, network.sample(3, seed=8))
+
+
+@pytest.mark.parametrize("name", UPSCALERS)
+def test_upscale_shape_range_and_determinism(name):
+    info = genzoo.model_info(name)
+    network = tiny_network(name)
+    image = torch.rand(2, 3, 10, 7, generator=torch.Generator().manual_seed(0))
+    for scale in info["scales"]:
+        out = network.upscale(image, scale)
+        assert out.shape == (2, 3, 10 * scale, 7 * scale) and out.dtype == torch.float32
+        low, high = info["value_range"]
+        assert out.min() >= low and out.max() <= high
+        assert torch.equal(out, network.upscale(image, scale))
+    with pytest.raises(ValueError, match="trained for scales"):
+        network.upscale(image, 5)
 
 
 ADVERSARIAL = [n for n in NAMES if released_config(n)["architecture"] == "DCGAN"]
@@ -73,7 +93,7 @@ def test_save_load_round_trip(name, tmp_path):
     assert type(loaded) is type(network) and loaded.config == network.config
     for key, value in network.state_dict().items():
         assert torch.equal(value, loaded.state_dict()[key]), key
-    assert torch.equal(network.sample(2, seed=3), loaded.sample(2, seed=3))
+    assert torch.equal(network_output(network), network_output(loaded))
     assert loaded.info["name"] == name
 
 

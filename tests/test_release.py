@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO_ROOT, write_fake_mnist
+from conftest import REPO_ROOT, is_upscaler, write_fake_mnist
 
 import genzoo
 from genzoo import _registry
@@ -52,7 +52,8 @@ def test_model_cards_live_at_the_top_level_one_folder_per_released_name():
 @pytest.mark.parametrize("name", NAMES)
 def test_folder_holds_exactly_what_its_hub_repo_holds(name):
     folder = MODEL_CARDS / name
-    for required in (CONFIG_NAME, WEIGHTS_NAME, "README.md", METRICS_NAME, "samples.png"):
+    figures = ("crops.png", "curve.png") if is_upscaler(name) else ("samples.png",)
+    for required in (CONFIG_NAME, WEIGHTS_NAME, "README.md", METRICS_NAME, *figures):
         assert (folder / required).is_file(), required
     strays = [p.name for p in folder.iterdir() if p.suffix not in HUB_FILE_SUFFIXES or not p.is_file()]
     assert not strays, f"{name}: files a Hub repo would not hold: {strays}"
@@ -275,7 +276,10 @@ def test_wheel_install_loads_offline_from_a_clone_or_says_how(tmp_path):
     assert result["names"] == NAMES
     assert "GENZOO_MODEL_CARDS" in result["error"] and "genzoo/" in result["error"]
     assert not list(venv.rglob("model.safetensors")), "the wheel carries no checkpoint weights"
-    loads = "import genzoo\nfor n in genzoo.list_models(): genzoo.load(n, offline=True).sample(1, seed=0)\nprint('ok')"
+    loads = (
+        "import genzoo, torch\nfor n in genzoo.list_models():\n    m = genzoo.load(n, offline=True)\n"
+        "    m.upscale(torch.rand(3, 8, 8), m.scales[0]) if hasattr(m, 'upscale') else m.sample(1, seed=0)\nprint('ok')"
+    )
     env["GENZOO_MODEL_CARDS"] = str(MODEL_CARDS)
     out = subprocess.run([str(python), "-c", loads], capture_output=True, text=True, check=True, cwd=tmp_path, env=env)
     assert out.stdout.strip() == "ok"

@@ -1,6 +1,7 @@
 """Regression: every shipped checkpoint reproduces its expected output slice (diffusers' test idea).
 
-``model.sample(2, seed=0)``'s central 3x3 pixels of the first channel are compared with the values
+``model.sample(2, seed=0)``'s central 3x3 pixels of the first channel (for image-to-image networks: of
+``model.upscale`` of 2 fixed seeded 12x12 RGB images, ``conftest.network_output``) are compared with the values
 recorded in expected_slices.json when the checkpoint was shipped. A changed network, sampler or
 weight file moves them; floating-point noise between machines does not (tolerance 1e-3).
 The metric bands (FID, SWD, NLL, ... replayed with their recorded protocol) are the slow tests in
@@ -21,12 +22,15 @@ import torch
 import genzoo
 from genzoo.hub import WEIGHTS_NAME, model_cards_dir
 
+sys.path.insert(0, str(Path(__file__).parent))  # conftest's helpers also when run as a script (--record)
+from conftest import network_output  # noqa: E402
+
 EXPECTED_PATH = Path(__file__).with_name("expected_slices.json")
 SHIPPED = [name for name in genzoo.list_models() if (model_cards_dir() / name / WEIGHTS_NAME).is_file()]
 
 
 def output_slice(name: str) -> torch.Tensor:
-    images = genzoo.load(name).sample(2, seed=0)
+    images = network_output(genzoo.load(name), seed=0)
     centre = images.shape[-1] // 2
     return images[:, 0, centre - 1 : centre + 2, centre - 1 : centre + 2].flatten()
 

@@ -300,3 +300,28 @@ def test_bicubic_baseline_on_set5_is_close_to_the_published_one(shared_data):
             lr = (lr.clamp(0, 1) * 255).round() / 255
             metric.update(imresize(lr, scale=scale).clamp(0, 1)[None].float(), hr[None].float())
         assert abs(metric.compute().item() - published) < 0.05, scale
+
+
+# ---- released checkpoints -------------------------------------------------------------------------
+def _released_upscalers() -> list[str]:
+    import genzoo
+    from genzoo.hub import WEIGHTS_NAME, model_cards_dir
+
+    return [n for n in genzoo.list_models() if n.startswith(("vdsr", "srcnn")) and (model_cards_dir() / n / WEIGHTS_NAME).is_file()]
+
+
+@pytest.mark.parametrize("name", _released_upscalers())
+def test_released_sr_checkpoint_runs_in_bfloat16_and_has_its_set5_table(name):
+    import genzoo
+
+    full = genzoo.load(name, offline=True)
+    half = genzoo.load(name, dtype="bfloat16", offline=True)
+    assert half.dtype == torch.bfloat16
+    image = torch.rand(3, 12, 10, generator=torch.Generator().manual_seed(0))
+    scale = full.scales[-1]
+    out = half.upscale(image, scale)
+    assert out.dtype == torch.float32 and out.shape == (3, 12 * scale, 10 * scale)
+    torch.testing.assert_close(out, full.upscale(image, scale), atol=0.05, rtol=0)
+    # The card's Set5 table: every scale has the network's and bicubic's PSNR, measured by genzoo eval.
+    names = {m["name"] for m in genzoo.model_info(name)["metrics"]}
+    assert {f"PSNR x{s}" for s in full.scales} | {f"PSNR bicubic x{s}" for s in full.scales} <= names
