@@ -54,7 +54,14 @@ def cmd_list(args: argparse.Namespace) -> None:
         return
     for name in names:
         info = model_info(name)
-        print(f"{name:24s} {info['family']:8s} {info['channels']}x{info['image_size']}x{info['image_size']}  {info['dataset']}")
+        print(f"{name:24s} {info['family']:8s} {_output_shape(info)}  {info['dataset']}")
+
+
+def _output_shape(info: dict) -> str:
+    """What a checkpoint outputs: CxHxW of a generator; the scales of an image-to-image (SR) network."""
+    if info.get("pipeline_tag") == "image-to-image":
+        return f"RGB x{'/x'.join(map(str, info.get('scales', [])))}"
+    return f"{info['channels']}x{info['image_size']}x{info['image_size']}"
 
 
 def checkpoint_table(names: list[str]) -> str:
@@ -68,7 +75,7 @@ def checkpoint_table(names: list[str]) -> str:
         low, high = info["value_range"]
         metrics = "; ".join(f"{m.get('name', m['type'])} {format_number(m['value'])}" for m in info["metrics"])
         rows.append(
-            f"| `{name}` | {info['family']} | {info['channels']}x{info['image_size']}x{info['image_size']} in "
+            f"| `{name}` | {info['family']} | {_output_shape(info)} in "
             f"[{low:g}, {high:g}] | {info['dataset']} | {info['license']} | `{info['recipe']}` | "
             f"{metrics or 'not yet measured'} |"
         )

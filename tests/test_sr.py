@@ -293,13 +293,21 @@ def test_bicubic_baseline_on_set5_is_close_to_the_published_one(shared_data):
     # within 0.05 dB. (Measured: 33.68 / 30.41 / 28.43 vs 33.66 / 30.39 / 28.42.)
     from genzoo.data import list_image_files, read_image
 
+    # torch's bicubic (antialiased downscaling, a = -0.75 upscaling) lands 0.2 - 0.3 dB higher: the README's numbers.
+    import torch.nn.functional as F
+
     for scale, published in ((2, 33.66), (3, 30.39), (4, 28.42)):
         metric = PSNR(mode="y", crop_border=scale, any_size=True)
+        torch_metric = PSNR(mode="y", crop_border=scale, any_size=True)
         for path in list_image_files(shared_data / "sr" / "Set5"):
             hr, lr = make_lr(read_image(path, 3, None).double() / 255, scale)
             lr = (lr.clamp(0, 1) * 255).round() / 255
             metric.update(imresize(lr, scale=scale).clamp(0, 1)[None].float(), hr[None].float())
+            size = hr.shape[-2:]
+            small = F.interpolate(hr[None].float(), size=(size[0] // scale, size[1] // scale), mode="bicubic", antialias=True)
+            torch_metric.update(F.interpolate(small, size=size, mode="bicubic").clamp(0, 1), hr[None].float())
         assert abs(metric.compute().item() - published) < 0.05, scale
+        assert 0.15 < torch_metric.compute().item() - published < 0.4, scale
 
 
 # ---- released checkpoints -------------------------------------------------------------------------
