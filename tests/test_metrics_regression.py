@@ -30,9 +30,12 @@ METRIC_ARGUMENT = {
     "lpips_diversity": "lpips",
     "nll": "nll",
     "recon_l1": "recon",
+    "psnr": "psnr",
+    "ssim": "ssim",
 }
+SR_DATA = "sr"  # super-resolution test sets (Set5) live in <data>/sr/<reference>
 # Protocol fields that must agree for metrics to be replayed in one run (the samples, the extractor, the bound).
-RUN_FIELDS = ("num_generated", "seed", "extractor", "nll_bound")
+RUN_FIELDS = ("num_generated", "seed", "extractor", "nll_bound", "scale")
 
 
 def run_key(protocol: dict) -> tuple:
@@ -83,6 +86,11 @@ def replay_arguments(name: str, metrics: list[dict], data_root: Path = SHARED_DA
     ]
     if with_reference is not None:
         reference = with_reference["reference"]
+        if "scale" in with_reference:  # super-resolution: HR images of one scale, no splits or samples
+            argv += ["--data", str(data_root / SR_DATA / reference), "--scale", str(with_reference["scale"])]
+            parser = argparse.ArgumentParser()
+            add_eval_arguments(parser)
+            return parser.parse_args(argv)
         argv += ["--data", str(data_root if reference == "mnist" else data_root / reference)]
         argv += ["--split", str(with_reference["reference_split"]), "--num-real", str(with_reference["num_real"])]
         if "split_seed" in with_reference:
@@ -119,8 +127,9 @@ def test_shipped_checkpoint_reproduces_its_recorded_metrics(name, metrics):
     except WeightsUnavailableError as err:
         pytest.skip(f"backbone weights unavailable offline: {err}")
     measured = {m["type"]: m for m in summary["metrics"]}
+    by_name = {m["name"]: m for m in summary["metrics"]}  # SR records a network and a bicubic PSNR per scale
     for recorded in metrics:
-        now = measured[recorded["type"]]
+        now = by_name.get(recorded["name"]) or measured[recorded["type"]]
         sha = recorded["protocol"].get("extractor_sha256")
         assert now["protocol"].get("extractor_sha256") == sha, f"{recorded['name']}: the extractor's weights changed"
         assert now["protocol"]["num_generated"] == recorded["protocol"]["num_generated"]
