@@ -225,9 +225,10 @@ def _published_comparison_lines(info: dict[str, Any]) -> list[str]:
             continue
         reference = ours.get("protocol", {}).get("reference", "")
         cells = [published.get(f"{kind}-x{scale}", "n/a") for kind in ("bicubic", "srcnn", "vdsr")]
+        gaps = [_difference(ours["value"], published.get(f"{kind}-x{scale}")) for kind in ("srcnn", "vdsr")]
         rows.append(
             f"| x{scale} ({reference}) | {format_number(bicubic['value'])} | **{format_number(ours['value'])}** | "
-            + " | ".join(cells) + " |"
+            + " | ".join(cells + gaps) + " |"
         )
     if not rows:
         return []
@@ -237,11 +238,19 @@ def _published_comparison_lines(info: dict[str, Any]) -> list[str]:
         "Y-channel PSNR in dB. *Bicubic* and *this model* were measured by `genzoo eval` (below) with the same code "
         "on the same images; the published columns are Kim et al. (CVPR 2016), Table 3.",
         "",
-        "| scale (data) | bicubic, measured | this model | bicubic, published | SRCNN, published | VDSR, published |",
-        "|---|---|---|---|---|---|",
+        "| scale (data) | bicubic, measured | this model | bicubic, published | SRCNN, published | VDSR, published "
+        "| this model - SRCNN | this model - VDSR |",
+        "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]
+
+
+def _difference(measured: float, published: str | None) -> str:
+    """``measured`` minus a published value such as "36.66 dB", in dB with a sign; "n/a" without one."""
+    if not published:
+        return "n/a"
+    return f"{measured - float(published.split()[0]):+.2f}"
 
 
 def render_card(info: dict[str, Any], figures: list[str] | None = None, strict: bool = True) -> str:
@@ -256,7 +265,8 @@ def render_card(info: dict[str, Any], figures: list[str] | None = None, strict: 
     card_data = ModelCardData(
         library_name="genzoo",
         license=info.get("license", "other"),
-        tags=["genzoo", "pytorch", "image-generation", family, *info.get("tags", [])],
+        tags=["genzoo", "pytorch", "image-generation" if info.get("pipeline_tag", PIPELINE_TAG) == PIPELINE_TAG
+              else "super-resolution", family, *info.get("tags", [])],
         datasets=[info["dataset_id"]] if info.get("dataset_id") else None,
         pipeline_tag=info.get("pipeline_tag", PIPELINE_TAG),
         model_name=name,
