@@ -333,3 +333,13 @@ def test_released_sr_checkpoint_runs_in_bfloat16_and_has_its_set5_table(name):
     # The card's Set5 table: every scale has the network's and bicubic's PSNR, measured by genzoo eval.
     names = {m["name"] for m in genzoo.model_info(name)["metrics"]}
     assert {f"PSNR x{s}" for s in full.scales} | {f"PSNR bicubic x{s}" for s in full.scales} <= names
+
+
+@pytest.mark.skipif("vdsr-291" not in _released_upscalers(), reason="vdsr-291 is not shipped")
+def test_issue_command_upscales_offline(tmp_path, monkeypatch):
+    # The issue's resolution: genzoo upscale vdsr-291 --scale 2 --input photo.png --output big.png, offline.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
+    photo = write_hr_folder(tmp_path / "photos", count=1, size=(23, 17)) / "00.png"
+    main(["upscale", "vdsr-291", "--scale", "2", "--input", str(photo), "--output", str(tmp_path / "big.png")])
+    assert Image.open(tmp_path / "big.png").size == (46, 34)
