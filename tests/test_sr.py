@@ -255,6 +255,18 @@ def test_vdsr_sgd_with_adjustable_clipping_steps(tmp_path):
     assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.01)  # step decay after the milestone
     with pytest.raises(ValueError, match="clip_mode"):
         SRTask(clip_mode="sometimes")
+    with pytest.raises(ValueError, match="loss must be"):
+        SRTask(loss="l1")
+
+
+def test_caffe_loss_is_half_the_patch_sum_averaged_over_the_batch():
+    bicubic, hr = torch.rand(3, 1, 5, 5), torch.rand(3, 1, 5, 5)
+    for loss, expected in (("mean", lambda e: e.mean()), ("caffe", lambda e: 0.5 * e.sum() / 3)):
+        task = SRTask(arch="vdsr", depth=3, width=4, loss=loss)
+        task.log = lambda *args, **kwargs: None  # no trainer attached
+        task.trainer = type("T", (), {"optimizers": [torch.optim.SGD(task.parameters(), lr=0.1)]})()
+        value = task.training_step((bicubic, hr, torch.tensor([2, 2, 2])), 0)
+        torch.testing.assert_close(value, expected((task.net(bicubic) - hr).pow(2)))
 
 
 # ---- eval and CLI -------------------------------------------------------------------------------
