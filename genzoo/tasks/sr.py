@@ -3,20 +3,21 @@
 One task for both networks (``arch``). Not adversarial: automatic optimization, one loss, every parameter
 gets a gradient each step.
 
-* VDSR (Kim et al. 2016): SGD with momentum 0.9 and weight decay 1e-4 at a high learning rate, made
-  stable by *adjustable gradient clipping* to theta / lr, so the step lr * g stays within theta however
-  large lr is (the paper: lr 0.1, divided by 10 every 20 epochs). The paper clips each gradient element
-  (``clip_mode: value``); at lr 0.1 that diverged in our runs (loss 1e10 within 20 steps at theta 0.01),
-  so the recipe clips the gradient's norm to theta / lr (``clip_mode: norm``, theta 0.4), as the widely
-  used PyTorch reimplementation does. Residual learning is in the network (``VDSR.forward``).
-* SRCNN (Dong et al. 2016): the paper's SGD with per-layer rates (1e-4, 1e-4, 1e-5) needs ~10^8 updates;
-  ``optimizer: adam`` is what genzoo's recipes use instead (stated in the recipe and card).
+* VDSR (Kim et al. 2016), ``optimizer: sgd``: SGD with momentum 0.9 and weight decay 1e-4 at a high
+  learning rate, made stable by *adjustable gradient clipping* to theta / lr, so the step lr * g stays
+  within theta however large lr is (the paper: lr 0.1, divided by 10 every 20 epochs). ``clip_mode: value``
+  clips each gradient element (the paper's wording), ``norm`` the gradient's norm (the widely used PyTorch
+  reimplementation's choice). Residual learning is in the network (``VDSR.forward``).
+* SRCNN (Dong et al. 2016): the paper's SGD with per-layer rates (1e-4, 1e-4, 1e-5) needs ~10^8 updates.
+* ``optimizer: adam`` is what genzoo's released recipes use for both, on a CPU budget; each recipe says
+  why (for VDSR: what the paper's SGD did here, measured) and the cards say so.
 
 The loss is the squared error of the restored luma (values in [0, 1]). ``loss: caffe`` is the papers'
 Euclidean loss, 1/2 the sum over a patch's pixels averaged over the batch: its gradients are
 (patch pixels / 2) times larger than those of the per-pixel mean (``loss: mean``), which is what the
 papers' learning rates assume (VDSR's lr 0.1 and clipping theta). With ``mean`` at lr 0.1, VDSR had not
-moved from bicubic after 512 updates (Set5 x2 33.69 dB, measured): the step was ~800x too small.
+moved from bicubic after 512 updates (Set5 x2 33.69 dB, measured); with ``caffe`` and norm clipping
+(theta 0.4) it diverged within 20 updates, as did element-wise clipping (theta 0.01) with ``mean``.
 
 The learning rate drops by ``lr_gamma`` at each optimizer step in ``lr_milestones``. Validation measures
 Y-PSNR per scale on whole images (Set5) with the protocol's border crop, for the network and bicubic, so
