@@ -10,6 +10,7 @@
     genzoo card FOLDER [--description TEXT --limitations TEXT ...]   (set card text; re-render the card)
     genzoo push FOLDER --repo-id org/name [--dry-run]
     genzoo eval MODEL --metrics fid,kid,swd --data ... --num-samples N
+    genzoo app [--model ian-celeba] [--host 127.0.0.1] [--port 7860]   (the photo editor and the zoo, offline)
 
 ``fit``/``validate``/``test`` are LightningCLI: a recipe is a YAML config of trainer, model (a task
 class_path) and data (a data module class_path), composable with more ``--config`` files and dotted
@@ -129,6 +130,15 @@ def cmd_upscale(args: argparse.Namespace) -> None:
         print(f"wrote the comparison figure to {args.compare}")
 
 
+def cmd_app(args: argparse.Namespace) -> None:
+    try:
+        from genzoo.app import launch
+    except ImportError as err:
+        raise RuntimeError(f'{err}. The app needs its extra: pip install "genzoo[app]"') from err
+    print(f"genzoo app: photo editor on {args.model}; serving http://{args.host}:{args.port} (Ctrl+C stops it)")
+    launch(args.model, host=args.host, port=args.port, threads=args.threads)
+
+
 def cmd_card(args: argparse.Namespace) -> None:
     """Set the checkpoint's facts and text in its config.json (when given), then re-render README.md."""
     from genzoo._registry import CARD_FACTS, RELEASES
@@ -215,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     upscale.add_argument("--crop", type=int, default=96, help="side of the centred crops in --compare (HR pixels)")
     upscale.add_argument("--device", default=None)
     upscale.set_defaults(run=cmd_upscale)
+
+    app = commands.add_parser("app", help="serve the photo editor and the zoo as a local web page (offline)")
+    app.add_argument("--model", default="ian-celeba", help="the photo editor's model (one with an encoder: ian-*)")
+    app.add_argument("--host", default="127.0.0.1", help="address to bind (localhost by default; 0.0.0.0 exposes it)")
+    app.add_argument("--port", type=int, default=7860)
+    app.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest per 64 px request)")
+    app.set_defaults(run=cmd_app)
 
     card = commands.add_parser(
         "card", help="set a checkpoint's card text and facts in its config.json, and re-render its README.md"
