@@ -621,8 +621,9 @@ def build_app(editor_model: str = DEFAULT_EDITOR_MODEL, names: list[str] | None 
                 with gr.Row():
                     with gr.Column(scale=1, min_width=300):
                         gallery = gr.Gallery(
-                            [image.resize((size * scale,) * 2, Image.NEAREST) for image, _ in examples], label="Example faces (samples of the model)",
-                            columns=2, height=330, allow_preview=False, elem_id="examples",
+                            [image.resize((size * scale,) * 2, Image.NEAREST) for image, _ in examples],
+                            label="Example faces (samples of the model)", columns=2, height=330, allow_preview=False,
+                            elem_id="examples",
                         )
                         with gr.Row():
                             seed = gr.Number(value=7, precision=0, label="seed", min_width=80)
@@ -701,7 +702,8 @@ def _zoo_tabs(gr, found: dict[str, frozenset[str]], unavailable: dict[str, str],
                     count = gr.Slider(2, 12, value=8, step=1, label="images (both ends included)")
                     button = gr.Button("Interpolate")
                     strip = gr.Image(label=f"{name}: encode both samples, decode evenly spaced latents", type="pil")
-                    button.click(_shown_in_page(lambda a, b, n, name=name: interpolation_strip(load_model(name), a, b, n)), [seed_a, seed_b, count], strip)
+                    run = _shown_in_page(lambda a, b, n, name=name: interpolation_strip(load_model(name), a, b, n))
+                    button.click(run, [seed_a, seed_b, count], strip)
     if models_with("upscale"):
         with gr.Tab("Upscale", id="upscale"), gr.Tabs():
             for name in models_with("upscale"):
@@ -713,7 +715,8 @@ def _zoo_tabs(gr, found: dict[str, frozenset[str]], unavailable: dict[str, str],
                     with gr.Row():
                         bicubic = gr.Image(label="bicubic", type="pil")
                         out = gr.Image(label=name, type="pil")
-                    button.click(_shown_in_page(lambda im, s, name=name: upscale_photo(load_model(name), im, s)), [image, scale], [bicubic, out])
+                    run = _shown_in_page(lambda im, s, name=name: upscale_photo(load_model(name), im, s))
+                    button.click(run, [image, scale], [bicubic, out])
     if models_with("translate"):
         with gr.Tab("Translate", id="translate"), gr.Tabs():
             for name in models_with("translate"):

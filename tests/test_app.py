@@ -278,6 +278,16 @@ def test_build_app_has_a_tab_per_capability():
     assert "Translate" not in tabs  # no registered model translates
 
 
+def test_zoo_tabs_appear_for_new_capabilities_and_unavailable_models(tmp_path):
+    gr = pytest.importorskip("gradio", reason='the app extra is not installed: pip install "genzoo[app]"')
+    with gr.Blocks(analytics_enabled=False) as demo:
+        app._zoo_tabs(gr, {"pix2pix-facades": frozenset({"translate"})}, {"broken": "CheckpointError: no weights"}, str(tmp_path))
+    tabs = {block.label for block in demo.blocks.values() if type(block).__name__ == "Tab"}
+    assert tabs == {"Translate", "pix2pix-facades", "Unavailable"}
+    texts = [block.value for block in demo.blocks.values() if type(block).__name__ == "Markdown"]
+    assert "- **broken**: CheckpointError: no weights" in texts
+
+
 def test_build_app_refuses_a_model_that_cannot_paint_or_does_not_exist():
     pytest.importorskip("gradio", reason='the app extra is not installed: pip install "genzoo[app]"')
     with pytest.raises(ValueError, match="dcgan-mnist cannot paint.*ian-celeba, ian-mnist"):
@@ -391,6 +401,10 @@ def test_editor_in_a_real_browser(browser_tools, server, tmp_path):
             page.click("#apply")
             page.get_by_text("no photo yet").first.wait_for(timeout=timeout_ms)
             page.screenshot(path=str(tmp_path / "no-photo-message.png"))
+            # Uploading a file that is not an image: a message, and the page goes on working (below).
+            (tmp_path / "notes.txt").write_text("not a picture")
+            page.locator("#upload input[type=file]").set_input_files(str(tmp_path / "notes.txt"))
+            page.get_by_text("notes.txt is not an image").first.wait_for(timeout=timeout_ms)
 
             page.locator("#examples img").first.click()
             note_says("0 strokes applied")
@@ -427,7 +441,15 @@ def test_editor_in_a_real_browser(browser_tools, server, tmp_path):
             if os.environ.get("GENZOO_APP_SCREENSHOT"):  # refresh the README's picture
                 save_readme_screenshot(page, Path(os.environ["GENZOO_APP_SCREENSHOT"]))
 
-            # Undo brings the photo back as it was before the stroke.
+            # A second visitor (own browser context, own Gradio session) starts on another face meanwhile...
+            other = browser.new_context().new_page()
+            other.on("request", watch)
+            other.goto(server, timeout=timeout_ms)
+            other.locator("#examples img").nth(1).click(timeout=timeout_ms)
+            other.wait_for_function(
+                "() => (document.querySelector('#note') || {innerText: ''}).innerText.includes('seed 1. 0 strokes')", timeout=timeout_ms
+            )
+            # ...and the first visitor's undo still brings back their own photo as it was before the stroke.
             page.click("#undo")
             note_says("0 strokes applied")
             undone = result_pixels()
