@@ -216,7 +216,6 @@ def checkpoint_info(config: dict[str, Any], metrics: list[dict[str, Any]]) -> di
         info["paper"] = family.PAPER
         info["published_results"] = dict(getattr(family, "PUBLISHED_RESULTS", {}))
     info.update(network_class.describe(config["config"]))
-    info["pipeline_tag"] = network_class.PIPELINE_TAG  # what the network does, from its class
     info["config"] = dict(config["config"])
     info["metrics"] = list(metrics)
     return info

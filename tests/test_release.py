@@ -109,7 +109,7 @@ def test_every_recorded_number_was_measured_by_genzoo_eval(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_config_info_restates_nothing_derived(name):
     info = json.loads((MODEL_CARDS / name / CONFIG_NAME).read_text())["info"]
-    restated = {"image_size", "channels", "latent_dim", "value_range", "paper", "metrics", "architecture"} & set(info)
+    restated = {"image_size", "channels", "latent_dim", "value_range", "paper", "metrics", "architecture", "pipeline_tag"} & set(info)
     assert not restated, f"{name}: config.json info restates {restated}"
 
 

@@ -50,9 +50,11 @@ class GenerativeNetwork(nn.Module):
 
     @classmethod
     def describe(cls, config: dict[str, Any]) -> dict[str, Any]:
-        """The facts a configuration of this architecture defines: image size, channels, latent size, value range."""
+        """The facts a configuration of this architecture defines: what it does (its pipeline tag), image size,
+        channels, latent size, value range."""
         return {
             "architecture": cls.__name__,
+            "pipeline_tag": cls.PIPELINE_TAG,
             "image_size": config.get("image_size"),
             "channels": config.get("channels"),
             "latent_dim": config.get("latent_dim"),

@@ -97,6 +97,7 @@ class SuperResolutionNetwork(GenerativeNetwork):
     def describe(cls, config: dict[str, Any]) -> dict[str, Any]:
         return {
             "architecture": cls.__name__,
+            "pipeline_tag": cls.PIPELINE_TAG,
             "image_size": None,  # any size
             "channels": 3,  # RGB in and out; the network itself sees the Y channel
             "latent_dim": None,
