@@ -271,6 +271,7 @@ def test_wheel_install_loads_offline_from_a_clone_or_says_how(tmp_path):
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
     env.pop("GENZOO_MODEL_CARDS", None)
+    env.pop("PYTHONPATH", None)  # the venv must import what it installed, not a source tree
     result = json.loads(subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path, env=env).stdout)
     assert str(venv) in result["file"], "the venv must import the installed wheel, not the clone"
     assert result["names"] == NAMES
