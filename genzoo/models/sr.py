@@ -95,13 +95,12 @@ class SuperResolutionNetwork(GenerativeNetwork):
 
     @classmethod
     def describe(cls, config: dict[str, Any]) -> dict[str, Any]:
+        # The base class's facts, with what differs for an image-to-image network that takes any size.
         return {
-            "architecture": cls.__name__,
-            "pipeline_tag": cls.PIPELINE_TAG,
+            **super().describe(config),
             "image_size": None,  # any size
             "channels": 3,  # RGB in and out; the network itself sees the Y channel
             "latent_dim": None,
-            "value_range": [float(v) for v in cls.VALUE_RANGE],
             "scales": list(config.get("scales", [])),
             "color": "Y of YCbCr (ITU-R BT.601) by the network; Cb, Cr by MATLAB-style bicubic",
         }
