@@ -2,7 +2,8 @@
 
 * ``SampleGrid`` writes a PNG grid of samples from fixed noise at the end of every N epochs.
 * ``ExportCheckpoint`` writes, when training ends, the Hub-ready folder (config.json,
-  model.safetensors in half precision, README.md card with the training record, samples.png) that
+  model.safetensors in half precision, README.md card with the training record, samples.png, or
+  translations.png for translation networks) that
   ``genzoo.load`` reads.
 """
 
@@ -60,7 +61,9 @@ class SampleGrid(L.Callback):
         if trainer.global_rank != 0:
             return
         images = pl_module.preview(self.num, seed=self.seed)
-        path = save_grid(images, folder / f"epoch{trainer.current_epoch:03d}-step{trainer.global_step:06d}.png")
+        # Translation tasks preview rows of (input, output, ...): preview_columns images per row.
+        nrow = getattr(pl_module, "preview_columns", None)
+        path = save_grid(images, folder / f"epoch{trainer.current_epoch:03d}-step{trainer.global_step:06d}.png", nrow=nrow)
         rank_zero_info(f"sample grid: {path}")
 
 
@@ -138,6 +141,10 @@ class ExportCheckpoint(L.Callback):
         if stored.PIPELINE_TAG == "unconditional-image-generation":  # image-to-image networks have no samples
             images = stored.to_unit_range(stored.sample(self.num_samples, seed=self.seed))
             save_grid(images, folder / "samples.png")
+        elif hasattr(pl_module, "translation_figure") and hasattr(trainer.datamodule, "preview_inputs"):
+            # Translation: fixed test inputs and what the stored network makes of them, a row per input.
+            a, b = trainer.datamodule.preview_inputs(8)
+            save_grid(pl_module.translation_figure(stored, a, b), folder / "translations.png", nrow=pl_module.preview_columns)
         # Until `genzoo eval --json <folder>/metrics.json` has measured it, the card marks what is missing.
         (folder / CARD_NAME).write_text(render_folder_card(folder, strict=False))
         rank_zero_info(f"exported {folder} (model.safetensors sha256 {sha256})")

@@ -11,7 +11,9 @@ at render time, so a retrained or re-evaluated checkpoint can never keep stale p
 * ``{metric:fid}`` or ``{metric:NLL (elbo, nats)}``: a value from metrics.json, by type or by name;
 * ``{training:epochs}``, ``{training:batches}``, ``{training:wall_time}``: the training record;
 * ``{config:g_width}``: a constructor argument of the network;
-* ``{paper:mnist-attention}``: a published result quoted by the family's code (``PUBLISHED_RESULTS``).
+* ``{paper:mnist-attention}``: a published result quoted by the family's code (``PUBLISHED_RESULTS``);
+* ``{release:dcgan-celeba:metric:SWD}``: any of the above, of another released checkpoint (its folder in
+  ``model_cards/``), for cards that compare two checkpoints.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 PIPELINE_TAG = "unconditional-image-generation"
-PLACEHOLDER = re.compile(r"\{(metric|training|config|paper):([^{}]+)\}")
+PLACEHOLDER = re.compile(r"\{(metric|training|config|paper|release):([^{}]+)\}")
 # Companions of a metric value worth showing beside it (NLL in bits/dim, KID's spread).
 EXTRA_FIELDS = ("bits_per_dim", "std")
 
@@ -78,6 +80,8 @@ def fill_placeholders(text: str, info: dict[str, Any], strict: bool = True) -> s
             return f"*{match.group(0)}: not measured yet*"
 
     def resolve(kind: str, key: str) -> str:
+        if kind == "release":
+            return resolve_in_release(*key.split(":", 1)) if ":" in key else resolve_in_release(key, "")
         if kind == "metric":
             return format_number(find_metric(info.get("metrics", []), key)["value"])
         if kind == "training":
@@ -94,6 +98,19 @@ def fill_placeholders(text: str, info: dict[str, Any], strict: bool = True) -> s
         return format_number(source[key])
 
     return PLACEHOLDER.sub(value, text)
+
+
+def resolve_in_release(name: str, placeholder: str) -> str:
+    """The value ``{placeholder}`` (e.g. ``metric:SWD``) names in the released checkpoint ``name``'s folder."""
+    from genzoo.hub import CONFIG_NAME, folder_info, model_cards_dir
+
+    folder = model_cards_dir() / name
+    if not (folder / CONFIG_NAME).is_file():
+        raise CardError(f"{{release:{name}:{placeholder}}}: no released checkpoint folder {folder}")
+    inner = PLACEHOLDER.fullmatch("{" + placeholder + "}")
+    if inner is None or inner.group(1) == "release":
+        raise CardError(f"{{release:{name}:{placeholder}}}: expected {{release:NAME:metric|training|config|paper:KEY}}")
+    return fill_placeholders(inner.group(0), folder_info(folder), strict=True)
 
 
 def unresolved_placeholders(text: str, info: dict[str, Any]) -> list[str]:
@@ -190,6 +207,20 @@ def _use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
     """The card's "Use" section: sampling for generators, ``upscale`` for image-to-image networks."""
     name = info.get("name", "genzoo-model")
     value_range = tuple(info.get("value_range", (-1, 1)))
+    if info.get("directions"):  # image-to-image translation (CycleGAN, pix2pix)
+        directions = info["directions"]
+        lines = [
+            "## Use", "", "```python", "import genzoo", f'model = genzoo.load("{name}")',
+            *[f'out = model.translate(images, direction="{d}")  # {what}' for d, what in directions.items()],
+            "```", "",
+            f"Images (N, {info.get('input_channels', info.get('channels'))}, H, W) in {value_range}, H and W divisible by "
+            f"{info.get('size_divisor')} (trained at {info.get('image_size')} px). From the shell: "
+            f"`genzoo translate {name} --input photos/ --output out/`"
+            + (" (`--direction b2a` for the other way)" if "b2a" in directions else "") + ".", "",
+        ]
+        if "translations.png" in figures:
+            lines += ["Test inputs and their translations:", "", "![translations](translations.png)", ""]
+        return lines
     if info.get("pipeline_tag", PIPELINE_TAG) == "image-to-image":
         scales = info.get("scales") or [2]
         lines = [
@@ -253,6 +284,21 @@ def _difference(measured: float, published: str | None) -> str:
     return f"{measured - float(published.split()[0]):+.2f}"
 
 
+def _task_tag(info: dict[str, Any]) -> str:
+    if info.get("pipeline_tag", PIPELINE_TAG) == PIPELINE_TAG:
+        return "image-generation"
+    return "image-translation" if info.get("directions") else "super-resolution"
+
+
+def _shape_line(info: dict[str, Any], shape: str, value_range: tuple) -> str:
+    if info.get("pipeline_tag", PIPELINE_TAG) != "image-to-image":
+        return f"- Output: {shape} images, values in {value_range}; latent size {info.get('latent_dim')}"
+    if info.get("directions"):
+        return (f"- Input and output: images of any size divisible by {info.get('size_divisor')}, values in {value_range}; "
+                + "; ".join(f"{d}: {what}" for d, what in info["directions"].items()))
+    return f"- Input and output: RGB images of any size, values in {value_range}; {info.get('color', '')}"
+
+
 def render_card(info: dict[str, Any], figures: list[str] | None = None, strict: bool = True) -> str:
     """The model card text of a checkpoint described by ``info`` (as :func:`genzoo.hub.folder_info` gives it).
 
@@ -265,8 +311,7 @@ def render_card(info: dict[str, Any], figures: list[str] | None = None, strict: 
     card_data = ModelCardData(
         library_name="genzoo",
         license=info.get("license", "other"),
-        tags=["genzoo", "pytorch", "image-generation" if info.get("pipeline_tag", PIPELINE_TAG) == PIPELINE_TAG
-              else "super-resolution", family, *info.get("tags", [])],
+        tags=["genzoo", "pytorch", _task_tag(info), family, *info.get("tags", [])],
         datasets=[info["dataset_id"]] if info.get("dataset_id") else None,
         pipeline_tag=info.get("pipeline_tag", PIPELINE_TAG),
         model_name=name,
@@ -282,9 +327,7 @@ def render_card(info: dict[str, Any], figures: list[str] | None = None, strict: 
         "",
         f"- Family: {family}; paper: {info.get('paper', '')}",
         f"- Network: `{info.get('architecture', '')}` with `{json.dumps(info.get('config', {}), sort_keys=True)}`",
-        f"- Output: {shape} images, values in {value_range}; latent size {info.get('latent_dim')}"
-        if info.get("pipeline_tag", PIPELINE_TAG) != "image-to-image"
-        else f"- Input and output: RGB images of any size, values in {value_range}; {info.get('color', '')}",
+        _shape_line(info, shape, value_range),
     ]
     if info.get("weights_dtypes"):
         lines.append(

@@ -4,9 +4,10 @@
     genzoo validate --config ... --ckpt_path ...
     genzoo list ["*mnist*"] [--markdown]
     genzoo info dcgan-mnist
-    genzoo sample dcgan-mnist --num 64 --out grid.png [--seed 0]
+    genzoo sample dcgan-mnist --num 64 --out grid.png [--seed 0] [--truncation 0.7 (StyleGAN-lite)]
     genzoo steps draw-mnist --num 16 --out steps.gif [--grid steps.png]
     genzoo upscale vdsr-291 --scale 2 --input photo.png --output big.png [--compare crops.png]
+    genzoo translate cyclegan-horse2zebra --input FOLDER_OR_IMAGE --output FOLDER [--direction b2a] [--grid grid.png]
     genzoo card FOLDER [--description TEXT --limitations TEXT ...]   (set card text; re-render the card)
     genzoo push FOLDER --repo-id org/name [--dry-run]
     genzoo eval MODEL --metrics fid,kid,swd --data ... --num-samples N
@@ -59,7 +60,12 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def _output_shape(info: dict) -> str:
-    """What a checkpoint outputs: CxHxW of a generator; the scales of an image-to-image (SR) network."""
+    """What a checkpoint outputs: CxHxW of a generator; the scales of an image-to-image (SR) network; the
+    training size and directions of a translation network."""
+    if info.get("directions"):
+        a, b = info["domains"]["a"], info["domains"]["b"]
+        arrow = "<->" if len(info["directions"]) == 2 else "->"
+        return f"{info['channels']}x{info['image_size']}x{info['image_size']} {a} {arrow} {b}"
     if info.get("pipeline_tag") == "image-to-image":
         return f"RGB x{'/x'.join(map(str, info.get('scales', [])))}"
     return f"{info['channels']}x{info['image_size']}x{info['image_size']}"
@@ -93,8 +99,15 @@ def cmd_sample(args: argparse.Namespace) -> None:
     import genzoo
     from genzoo.callbacks import save_grid
 
+    import inspect
+
     model = genzoo.load(args.model, device=args.device)
-    images = model.sample(args.num, seed=args.seed)
+    kwargs = {}
+    if args.truncation is not None:
+        if "truncation" not in inspect.signature(model.sample).parameters:
+            raise SystemExit(f"error: {args.model} ({type(model).__name__}) has no truncation; drop --truncation")
+        kwargs["truncation"] = args.truncation
+    images = model.sample(args.num, seed=args.seed, **kwargs)
     path = save_grid(model.to_unit_range(images).cpu(), args.out, nrow=args.nrow)
     print(f"wrote {args.num} samples of {args.model} to {path}")
 
@@ -128,6 +141,22 @@ def cmd_upscale(args: argparse.Namespace) -> None:
     print(f"wrote {len(written)} image(s) upscaled x{args.scale} by {args.model} to {where}")
     if args.compare:
         print(f"wrote the comparison figure to {args.compare}")
+
+
+def cmd_translate(args: argparse.Namespace) -> None:
+    import genzoo
+    from genzoo.translation import image_files, translate_files
+
+    model = genzoo.load(args.model, device=args.device)
+    if not hasattr(model, "translate"):
+        raise ValueError(f"{args.model} ({type(model).__name__}) is not an image-to-image translation model; try cyclegan-horse2zebra")
+    inputs = image_files(args.input)
+    written = translate_files(model, inputs, args.output, args.direction, grid=args.grid)
+    where = written[0] if len(written) == 1 else Path(args.output)
+    print(f"wrote {len(written)} image(s) translated {model.info.get('directions', {}).get(args.direction, args.direction)} "
+          f"by {args.model} to {where}")
+    if args.grid:
+        print(f"wrote the input | output grid to {args.grid}")
 
 
 def cmd_app(args: argparse.Namespace) -> None:
@@ -203,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", default="samples.png")
     sample.add_argument("--seed", type=int, default=None)
     sample.add_argument("--nrow", type=int, default=None)
+    sample.add_argument("--truncation", type=float, default=None, help="truncation psi, for models that have it (StyleGAN-lite)")
     sample.add_argument("--device", default=None)
     sample.set_defaults(run=cmd_sample)
 
@@ -225,6 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     upscale.add_argument("--crop", type=int, default=96, help="side of the centred crops in --compare (HR pixels)")
     upscale.add_argument("--device", default=None)
     upscale.set_defaults(run=cmd_upscale)
+
+    translate = commands.add_parser("translate", help="translate an image or a folder of images (CycleGAN, pix2pix)")
+    translate.add_argument("model", help="a translation model, e.g. cyclegan-horse2zebra")
+    translate.add_argument("--input", required=True, help="an image file or a folder of images")
+    translate.add_argument("--output", required=True, help="a .png file for one input, else a folder")
+    translate.add_argument("--direction", default="a2b", help="a2b (default) or b2a (CycleGAN): which domain to translate to")
+    translate.add_argument("--grid", default=None, metavar="GRID.png", help="also write a figure: input | output, a row per image")
+    translate.add_argument("--device", default=None)
+    translate.set_defaults(run=cmd_translate)
 
     app = commands.add_parser("app", help="serve the photo editor and the zoo as a local web page (offline)")
     app.add_argument("--model", default="ian-celeba", help="the photo editor's model (one with an encoder: ian-*)")

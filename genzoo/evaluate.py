@@ -4,6 +4,8 @@
     genzoo eval dcgan-celeba --metrics swd,msssim --data ../shared/data/celeba-10k --json out.json
     genzoo eval draw-mnist --metrics nll --data ../shared/data
     genzoo eval ian-mnist --metrics recon --split heldout:5000 --data ../shared/data
+    genzoo eval cyclegan-horse2zebra --metrics swd,cycle --data ../shared/data/horse2zebra-128
+    genzoo eval pix2pix-celeba-edges --metrics l1,psnr,ssim,msssim --data ../shared/data/celeba-10k
     torchrun --nproc_per_node 4 -m genzoo.cli eval ...     (metric states reduce across ranks)
 
 What is compared with what:
@@ -67,8 +69,16 @@ METRIC_NAMES = {
     "recon_l1": "recon",
     "psnr": "psnr",
     "ssim": "ssim",
+    "cycle": "cycle",
+    "cycle_l1": "cycle",
+    "l1": "l1",
 }
 SR_METRICS = ("psnr", "ssim")  # super-resolution networks (those with ``upscale``): measured against HR images
+# Translation networks (those with ``translate``): CycleGAN against the other domain's test images, pix2pix
+# against the true outputs of held-out inputs.
+CYCLEGAN_METRICS = ("swd", "cycle")
+PIX2PIX_METRICS = ("l1", "psnr", "ssim", "msssim")
+TRANSLATION_CHUNK = 100  # images translated per forward pass (the results do not depend on it)
 FEATURE_METRICS = ("fid", "kid", "is")
 DATASETS = ("mnist", "celeba", "folder")
 CACHE_FORMAT = 1
@@ -90,7 +100,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics",
         default="fid,kid,is,swd,msssim",
-        help="comma-separated: fid, kid, is, swd, msssim, lpips, nll, recon; super-resolution: psnr, ssim",
+        help="comma-separated: fid, kid, is, swd, msssim, lpips, nll, recon; super-resolution: psnr, ssim; "
+        "CycleGAN: swd, cycle; pix2pix: l1, psnr, ssim, msssim",
     )
     parser.add_argument(
         "--scale", type=int, default=None, help="psnr, ssim: the upscaling factor (super-resolution networks)"
@@ -104,7 +115,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         "--dataset", choices=DATASETS, default=None, help="reference kind (default: from the model's dataset)"
     )
     parser.add_argument(
-        "--split", default=None, help="mnist: test (default) or train; image folders: all; both: heldout:N"
+        "--split", default=None, help="mnist: test (default) or train; image folders: all; both: heldout:N; "
+        "CycleGAN: test (default) or train; pix2pix: last:N (default last:500) or all"
     )
     parser.add_argument("--split-seed", type=int, default=0, help="the data module seed of a heldout:N split")
     parser.add_argument("--num-samples", type=int, default=10_000, help="generated images (default 10000)")
@@ -359,7 +371,8 @@ def _parse_metrics(text: str) -> list[str]:
     names = []
     for raw in (t.strip().lower() for t in text.split(",") if t.strip()):
         if raw not in METRIC_NAMES:
-            raise ValueError(f"unknown metric {raw!r}; choose from fid, kid, is, swd, msssim, lpips, nll, recon, psnr, ssim")
+            raise ValueError(f"unknown metric {raw!r}; choose from fid, kid, is, swd, msssim, lpips, nll, recon, psnr, ssim, "
+                             "cycle, l1")
         if METRIC_NAMES[raw] not in names:
             names.append(METRIC_NAMES[raw])
     if not names:
@@ -401,6 +414,9 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
 
     network = genzoo.load(args.model, device=device, offline=offline)
     info = network.info
+    if hasattr(network, "translate"):
+        results = evaluate_translation(network, names, args, progress)
+        return report_results(args, info, device, world, rank, results)
     if hasattr(network, "upscale") or any(n in SR_METRICS for n in names):
         results = evaluate_super_resolution(network, names, args, progress)
         return report_results(args, info, device, world, rank, results)
@@ -627,6 +643,131 @@ def evaluate_super_resolution(network, names: list[str], args: argparse.Namespac
         result.name = f"{metric.label} x{scale}" if who == "net" else f"{metric.label} bicubic x{scale}"
         results.append(result)
     return results
+
+
+# ---------------------------------------------------------------------------------------------
+# image-to-image translation
+# ---------------------------------------------------------------------------------------------
+
+
+def _translate_all(network, images_unit: torch.Tensor, direction: str) -> torch.Tensor:
+    """``network.translate`` of images in [0, 1] (N, C, H, W), chunk by chunk -> [0, 1], on the CPU."""
+    low, high = network.value_range
+    outputs = []
+    for chunk in images_unit.split(TRANSLATION_CHUNK):
+        outputs.append(network.to_unit_range(network.translate(low + (high - low) * chunk, direction)).float().cpu())
+    return torch.cat(outputs)
+
+
+def evaluate_translation(network, names: list[str], args: argparse.Namespace, progress: bool) -> list:
+    """CycleGAN: SWD of translated test images against the other domain's test images (and of the untranslated
+    inputs, the baseline a translation must beat), and cycle-reconstruction L1; pix2pix: L1, PSNR, SSIM and
+    MS-SSIM of its outputs against the true outputs of held-out inputs. Images are resized (bicubic) to the
+    network's training size, as its test images were."""
+    if not args.data:
+        raise ValueError("--data is needed for a translation model: the two-domain folder holding testA/ and testB/ "
+                         "(CycleGAN), or the folder of photos the held-out pairs are made from (pix2pix)")
+    bidirectional = len(network.generators) == 2
+    allowed = CYCLEGAN_METRICS if bidirectional else PIX2PIX_METRICS
+    wrong = [n for n in names if n not in allowed]
+    if wrong:
+        raise ValueError(f"{type(network).__name__} is measured with {', '.join(allowed)}; got {', '.join(wrong)}")
+    if bidirectional:
+        return _evaluate_cyclegan(network, names, args, progress)
+    return _evaluate_pix2pix(network, names, args, progress)
+
+
+def _evaluate_cyclegan(network, names: list[str], args: argparse.Namespace, progress: bool) -> list:
+    from genzoo.data.translation import domain_files, read_images
+    from genzoo.metrics import SWD, ReconstructionL1
+
+    split = args.split or "test"
+    if split not in ("test", "train"):
+        raise ValueError(f"a two-domain folder's splits are 'test' (testA, testB) and 'train', got {split!r}")
+    size, channels = network.image_size, network.channels
+    domains = network.info.get("domains") or network.describe(network.config)["domains"]
+    folders = {"a": f"{split}A", "b": f"{split}B"}
+    images = {}
+    for key, folder in folders.items():
+        files = domain_files(args.data, folder)
+        images[key] = read_images(files, channels, size).float() / 255.0
+    count = min(len(images["a"]), len(images["b"]), args.num_real or len(images["a"]) + len(images["b"]))
+    reference = Path(args.data).resolve().name
+    transform = f"bicubic resize to {size}x{size}, first {count} images of each folder (sorted names)"
+    results = []
+    for direction, source, target in (("a2b", "a", "b"), ("b2a", "b", "a")):
+        inputs = images[source][:count]
+        translated = _translate_all(network, inputs, direction)
+        what = f"{domains[source]} -> {domains[target]}"
+        context = dict(reference=reference, reference_split=folders[target], seed=args.seed, reference_transform=transform)
+        if "swd" in names:
+            for label, generated in ((f"SWD {direction} ({what})", translated),
+                                     (f"SWD {direction} untranslated ({domains[source]} vs {domains[target]})", inputs)):
+                swd = SWD(size, channels, seed=args.seed)
+                swd.update(images[target][:count], real=True)
+                swd.update(generated, real=False)
+                how = f"network.translate {direction} of {folders[source]}" if generated is translated else f"{folders[source]} as it is (baseline)"
+                result = swd.result(**context, compared=how)
+                result.name = label
+                results.append(result)
+        if "cycle" in names:
+            back = "b2a" if direction == "a2b" else "a2b"
+            cycle = ReconstructionL1((0.0, 1.0))
+            cycle.update(inputs, _translate_all(network, translated, back))
+            result = cycle.result(reference=reference, reference_split=folders[source], seed=args.seed,
+                                  reference_transform=transform, reconstruction=f"translate {back} of translate {direction}")
+            result.name = f"Cycle L1 {direction[0]}->{direction[-1]}->{direction[0]} ({domains[source]})"
+            results.append(result)
+    if progress:
+        print(f"translated {count} test images each way ({split}A, {split}B of {reference})")
+    return results
+
+
+def _evaluate_pix2pix(network, names: list[str], args: argparse.Namespace, progress: bool) -> list:
+    from genzoo.data import list_image_files
+    from genzoo.data.translation import EDGE_THRESHOLD, edge_image, read_images
+    from genzoo.metrics import MSSSIM, PSNR, SSIM, ReconstructionL1
+
+    files = list_image_files(args.data)
+    split = args.split or ("last:500" if len(files) > 500 else "all")
+    if split != "all":
+        count = _last_size(split)
+        if count >= len(files):
+            raise ValueError(f"--split {split}: {args.data} holds only {len(files)} images")
+        files = files[-count:]
+    dataset = args.dataset or _default_dataset(network.info)
+    crop = "celeba" if dataset == "celeba" else "center"
+    size = network.image_size
+    truth = read_images(files, network.config.get("channels", 3), size, crop)
+    inputs = edge_image(truth).float() / 255.0
+    outputs = _translate_all(network, inputs, "a2b")
+    truth = truth.float() / 255.0
+    domains = network.info.get("domains") or network.describe(network.config)["domains"]
+    kinds = {"l1": lambda: ReconstructionL1((0.0, 1.0)), "psnr": lambda: PSNR(mode="rgb"), "ssim": lambda: SSIM(mode="rgb"),
+             "msssim": MSSSIM}
+    context = dict(
+        reference=Path(args.data).resolve().name, reference_split=split, seed=args.seed,
+        reference_transform=f"{crop} crop, bicubic to {size}x{size}",
+        inputs=f"genzoo.data.translation.edge_image of each reference image (threshold {EDGE_THRESHOLD})",
+    )
+    results = []
+    for name in names:
+        metric = kinds[name]()
+        metric.update(outputs, truth)
+        result = metric.result(**context)
+        result.name = f"{metric.label} ({domains['a']} -> {domains['b']})" if name != "l1" else f"L1 ({domains['a']} -> {domains['b']})"
+        results.append(result)
+    if progress:
+        print(f"translated {len(files)} held-out inputs ({split} of {Path(args.data).name})")
+    return results
+
+
+def _last_size(split: str) -> int:
+    """N of a ``last:N`` split (the last N files in sorted order, as EdgesToFacesDataModule holds out)."""
+    text = split.split(":", 1)[1] if split.startswith("last:") else ""
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"pix2pix splits are 'all' and 'last:N' (the data module's held-out test_size), got {split!r}")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -89,9 +89,21 @@ def is_upscaler(name: str) -> bool:
     return hasattr(get_architecture(released_config(name)["architecture"]), "upscale")
 
 
+def is_translator(name: str) -> bool:
+    """Whether a released checkpoint is an image-to-image translation network (CycleGAN, pix2pix)."""
+    from genzoo.models import get_architecture
+
+    return hasattr(get_architecture(released_config(name)["architecture"]), "translate")
+
+
 def network_output(network, seed: int = 3):
-    """What a network makes from a fixed seed: 2 samples of a generator, or the upscaling (by its first scale)
-    of 2 fixed seeded 12x12 RGB images for an image-to-image network."""
+    """What a network makes from a fixed seed: 2 samples of a generator, the upscaling (by its first scale) of 2
+    fixed seeded 12x12 RGB images for a super-resolution network, the a2b translation of 2 fixed seeded images
+    (twice the size divisor) for a translation network."""
+    if hasattr(network, "translate"):
+        side = 2 * network.size_divisor_of(network.config)
+        images = torch.rand(2, network.channels, side, side, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+        return network.translate(images, "a2b")
     if hasattr(network, "upscale"):
         images = torch.rand(2, 3, 12, 12, generator=torch.Generator().manual_seed(seed))
         return network.upscale(images, network.scales[0])

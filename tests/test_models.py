@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from conftest import is_upscaler, network_output, released_config, tiny_network
+from conftest import is_translator, is_upscaler, network_output, released_config, tiny_network
 
 import genzoo
 from genzoo.hub import load_folder, save_folder
@@ -16,7 +16,8 @@ from genzoo.models import get_architecture
 NAMES = genzoo.list_models()
 # Selected by capability: generators sample from noise, image-to-image networks (super-resolution) upscale.
 UPSCALERS = [n for n in NAMES if is_upscaler(n)]
-SAMPLERS = [n for n in NAMES if n not in UPSCALERS]
+TRANSLATORS = [n for n in NAMES if is_translator(n)]
+SAMPLERS = [n for n in NAMES if n not in UPSCALERS + TRANSLATORS]
 
 
 def test_registry_is_not_empty():
@@ -28,7 +29,11 @@ def test_config_is_json_and_metadata_complete(name):
     network = tiny_network(name)
     assert json.loads(json.dumps(network.config)) == network.config
     info = genzoo.model_info(name)
-    shape_keys = ("channels", "scales") if name in UPSCALERS else ("image_size", "channels", "latent_dim")
+    shape_keys = (
+        ("channels", "scales") if name in UPSCALERS
+        else ("image_size", "channels", "domains", "directions", "size_divisor") if name in TRANSLATORS
+        else ("image_size", "channels", "latent_dim")
+    )
     for key in ("family", "paper", "dataset", *shape_keys, "value_range", "license", "recipe",
                 "metrics", "training", "description", "limitations", "sha256", "hub_repo", "pipeline_tag"):
         assert info.get(key) not in (None, "", []), key
@@ -65,6 +70,25 @@ def test_upscale_shape_range_and_determinism(name):
         assert torch.equal(out, network.upscale(image, scale))
     with pytest.raises(ValueError, match="trained for scales"):
         network.upscale(image, 5)
+
+
+@pytest.mark.parametrize("name", TRANSLATORS)
+def test_translate_shape_range_and_determinism(name):
+    info = genzoo.model_info(name)
+    network = tiny_network(name)
+    side = 2 * network.size_divisor_of(network.config)
+    images = torch.rand(2, network.channels, side, side + network.size_divisor_of(network.config),
+                        generator=torch.Generator().manual_seed(0)) * 2 - 1
+    for direction in info["directions"]:
+        out = network.translate(images, direction)
+        assert out.shape == (2, info["channels"], *images.shape[2:]) and out.dtype == torch.float32
+        low, high = info["value_range"]
+        assert out.min() >= low and out.max() <= high
+        assert torch.equal(out, network.translate(images, direction))
+    with pytest.raises(ValueError, match="direction"):
+        network.translate(images, "sideways")
+    with pytest.raises(ValueError, match="divisible"):
+        network.translate(images[..., 1:], "a2b")
 
 
 ADVERSARIAL = [n for n in NAMES if released_config(n)["architecture"] == "DCGAN"]

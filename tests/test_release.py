@@ -11,7 +11,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT, is_upscaler, write_fake_mnist
+from conftest import REPO_ROOT, is_translator, is_upscaler, write_fake_mnist
 
 import genzoo
 from genzoo import _registry
@@ -19,6 +19,8 @@ from genzoo.cards import (
     CardError,
     PLACEHOLDER,
     fill_placeholders,
+    format_number,
+    format_seconds,
     render_folder_card,
     untraceable_numbers,
     weights_dtypes,
@@ -51,7 +53,7 @@ def test_model_cards_live_at_the_top_level_one_folder_per_released_name():
 @pytest.mark.parametrize("name", NAMES)
 def test_folder_holds_exactly_what_its_hub_repo_holds(name):
     folder = MODEL_CARDS / name
-    figures = ("crops.png", "curve.png") if is_upscaler(name) else ("samples.png",)
+    figures = ("crops.png", "curve.png") if is_upscaler(name) else ("translations.png",) if is_translator(name) else ("samples.png",)
     for required in (CONFIG_NAME, WEIGHTS_NAME, "README.md", METRICS_NAME, *figures):
         assert (folder / required).is_file(), required
     strays = [p.name for p in folder.iterdir() if p.suffix not in HUB_FILE_SUFFIXES or not p.is_file()]
@@ -119,6 +121,18 @@ def test_a_card_number_that_no_file_states_is_caught():
     with pytest.raises(CardError, match="no metric has that name"):
         fill_placeholders("{metric:lpips}", info)
     assert "not measured yet" in fill_placeholders("{metric:lpips}", info, strict=False)
+
+
+def test_a_card_may_quote_another_release_by_placeholder():
+    other = folder_info(MODEL_CARDS / "dcgan-celeba")
+    swd = next(m["value"] for m in other["metrics"] if m["name"] == "SWD")
+    assert fill_placeholders("{release:dcgan-celeba:metric:SWD}", {}) == format_number(swd)
+    assert fill_placeholders("{release:dcgan-celeba:training:wall_time}", {}) == format_seconds(other["training"]["wall_time_s"])
+    for bad, message in (("{release:no-such-model:metric:SWD}", "no released checkpoint folder"),
+                         ("{release:dcgan-celeba:metric:lpips}", "no metric has that name"),
+                         ("{release:dcgan-celeba:release:dcgan-mnist:metric:fid}", "expected")):
+        with pytest.raises(CardError, match=message):
+            fill_placeholders(bad, {})
 
 
 def test_the_registry_imports_no_family():

@@ -31,3 +31,28 @@ class MinibatchDiscrimination(nn.Module):
         distances = (m[:, None] - m[None, :]).abs().sum(-1)  # (N, N, B), L1 over C
         closeness = torch.exp(-distances).sum(1) - 1.0  # drop j == i, whose closeness is exp(0) = 1
         return torch.cat([features, closeness], dim=1)
+
+
+class MinibatchStdDev(nn.Module):
+    """Minibatch standard deviation (Karras et al., ProGAN, ICLR 2018), as StyleGAN's discriminator uses it.
+
+    The batch is split into groups of ``group_size`` samples; within each group the standard deviation of
+    every feature at every position is computed, averaged over features and positions to one number per
+    group, and appended to each sample of the group as a constant extra channel. A generator whose samples
+    are all alike gives a small value the discriminator can see. (N, C, H, W) -> (N, C + 1, H, W).
+    """
+
+    def __init__(self, group_size: int = 4, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.group_size, self.eps = group_size, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        group = min(self.group_size, n)
+        if n % group:  # the last batch of an epoch may be odd-sized: fall back to one group of all samples
+            group = n
+        grouped = x.reshape(group, -1, c, h, w)  # (G, N / G, C, H, W): sample i belongs to group i % (N / G)
+        std = (grouped.var(dim=0, unbiased=False) + self.eps).sqrt()  # (N / G, C, H, W)
+        statistic = std.mean(dim=(1, 2, 3))  # (N / G,)
+        extra = statistic.repeat(group).reshape(n, 1, 1, 1).expand(n, 1, h, w)
+        return torch.cat([x, extra.to(x.dtype)], dim=1)

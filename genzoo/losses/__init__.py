@@ -8,6 +8,12 @@ from genzoo.losses.adversarial import (
     generator_wasserstein_loss,
     gradient_penalty,
 )
+from genzoo.losses.translation import (
+    cycle_consistency_loss,
+    identity_loss,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
+)
 
 __all__ = [
     "discriminator_bce_loss",
@@ -16,5 +22,9 @@ __all__ = [
     "generator_wasserstein_loss",
     "gradient_penalty",
     "clip_weights_",
+    "lsgan_discriminator_loss",
+    "lsgan_generator_loss",
+    "cycle_consistency_loss",
+    "identity_loss",
 ]
 from genzoo.losses import ian  # noqa: F401  (IAN: ternary loss, feature L2, orthogonal reg, beta NLL)

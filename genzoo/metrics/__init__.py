@@ -16,6 +16,7 @@ metric                 what                                                     
 FID, KID, InceptionScore  feature statistics of a pluggable extractor           extractor's
 SWD                    sliced Wasserstein on Laplacian patches (ProGAN)         none
 MSSSIMDiversity        mean MS-SSIM of sample pairs                             none
+MSSSIM                 mean MS-SSIM of outputs against references (pix2pix)     none
 LPIPS, LPIPSDiversity  learned perceptual distance (lpips heads)                ImageNet trunk
 PSNR, SSIM             super-resolution protocol (Y channel, border crop)       none
 NLL                    likelihood bounds in nats and bits/dim                   none
@@ -38,7 +39,7 @@ from genzoo.metrics.extractors import (
 )
 from genzoo.metrics.fid import FID, KID, InceptionScore, frechet_distance
 from genzoo.metrics.mnist_classifier import MNISTClassifier
-from genzoo.metrics.msssim import MSSSIMDiversity, ms_ssim
+from genzoo.metrics.msssim import MSSSIM, MSSSIMDiversity, ms_ssim
 from genzoo.metrics.nll import NLL, bits_per_dim, dequantization_offset
 from genzoo.metrics.perceptual import LPIPS, LPIPSDiversity
 from genzoo.metrics.protocol import STAMP_FIELDS, MetricResult, StampedMetric, protocol_stamp
@@ -51,6 +52,7 @@ __all__ = [
     "KID",
     "InceptionScore",
     "SWD",
+    "MSSSIM",
     "MSSSIMDiversity",
     "LPIPS",
     "LPIPSDiversity",
