@@ -72,6 +72,7 @@ RELEASES: dict[str, Release] = {
         Release("srcnn-291-x2", "44460268ef4b8f676923fcb174de576898f9f90e8d4fd577782a2d3fcc399ca7"),
         Release("srcnn-291-x3", "e1624fb87e8f1171f8b91825fbc6c5d80db15adde833125dfb773def3ede5b99"),
         Release("srcnn-291-x4", "62dc9a30a17680d1c94cb76123b73a9a8af1d05de97faf20ac17a4cacac94b82"),
+        Release("stylegan-lite-celeba", "662fc0ff6912a4ff9dd62ebf7144ff9914588ce83d8fb8925be6f3a19e200131"),
         Release("vdsr-291", "cb0569e36f5f3f12e51bbdaaf4cf6653a0c92df5ec0af62bce79b5692dcc3caf"),
         Release("wgan-gp-mnist", "24ee8d1f677437346935b61edae6187161a7ac2f368502f6361cb2fd16ebda73"),
     )

@@ -96,10 +96,10 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
+    import inspect
+
     import genzoo
     from genzoo.callbacks import save_grid
-
-    import inspect
 
     model = genzoo.load(args.model, device=args.device)
     kwargs = {}

@@ -75,6 +75,8 @@ def recorded_runs():
 def replay_arguments(name: str, metrics: list[dict], data_root: Path = SHARED_DATA) -> argparse.Namespace:
     """``genzoo eval`` arguments that replay the protocol of ``metrics`` (recorded together) on ``name``."""
     protocol = metrics[0]["protocol"]
+    if any(key in protocol for key in TRANSLATION_FIELDS):
+        return translation_replay_arguments(name, metrics, data_root)
     with_reference = next((m["protocol"] for m in metrics if m["protocol"].get("reference") is not None), None)
     argv = [
         str(name),
@@ -108,6 +110,31 @@ def replay_arguments(name: str, metrics: list[dict], data_root: Path = SHARED_DA
             argv += ["--is-splits", str(p["is_splits"])]
         if p.get("nll_bound", "elbo").startswith("iwae-"):
             argv += ["--nll-importance-samples", p["nll_bound"].split("-", 1)[1]]
+    parser = argparse.ArgumentParser()
+    add_eval_arguments(parser)
+    return parser.parse_args(argv)
+
+
+# Stamps only translation metrics carry: what was compared (SWD), how the cycle was closed, how inputs were made.
+TRANSLATION_FIELDS = ("compared", "reconstruction", "inputs")
+
+
+def translation_replay_arguments(name: str, metrics: list[dict], data_root: Path) -> argparse.Namespace:
+    """CycleGAN (swd, cycle on testA / testB) and pix2pix (l1, psnr, ssim, msssim on a held-out split)."""
+    protocol = metrics[0]["protocol"]
+    pix2pix = "inputs" in protocol
+    arguments = []
+    for m in metrics:
+        if m["type"] == "recon_l1":
+            argument = "l1" if pix2pix else "cycle"
+        else:
+            argument = METRIC_ARGUMENT[m["type"]]
+        if argument not in arguments:
+            arguments.append(argument)
+    argv = [str(name), "--metrics", ",".join(arguments), "--no-progress", "--no-cache", "--offline",
+            "--data", str(data_root / protocol["reference"]), "--seed", str(protocol.get("seed") or 0)]
+    if pix2pix:
+        argv += ["--split", protocol["reference_split"]]
     parser = argparse.ArgumentParser()
     add_eval_arguments(parser)
     return parser.parse_args(argv)
