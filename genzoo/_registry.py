@@ -63,12 +63,14 @@ class Release:
 RELEASES: dict[str, Release] = {
     release.name: release
     for release in (
+        Release("cyclegan-horse2zebra", "0a11764f880ec46f8041b618fc354608063aa89b214694f1c57dd7bcd3ccccf3"),
         Release("dcgan-celeba", "4a3793981600236910583a54e35284c78835ebae4211074a172aa2c94f8822f5"),
         Release("dcgan-mnist", "4dbd47d734aa1d26781b01fd9193bf55465465e145ce1b77815492fcd13c7d49"),
         Release("draw-mnist", "6ba324121dbed459e1cef37679dd2bb0d90043c041267517643d158a1c94a14e"),
         Release("draw-mnist-noattn", "96f6808359c432899b9a6a73b728555e3520f394a634b09099395239f41188c5"),
         Release("ian-celeba", "f2d1aed4a515ff5217cd2f77254ac8ce2b47dfbb3b7462b7f1ef39bc62168eea"),
         Release("ian-mnist", "c848d9d26d0d326b22ed3a64d954501afb3fb3015c6da33df0fabebbb01e157e"),
+        Release("pix2pix-celeba-edges", "23af6692746edfd81fbc881324bd905a76ee83f3a9599ea6768760b4388ce863"),
         Release("srcnn-291-x2", "44460268ef4b8f676923fcb174de576898f9f90e8d4fd577782a2d3fcc399ca7"),
         Release("srcnn-291-x3", "e1624fb87e8f1171f8b91825fbc6c5d80db15adde833125dfb773def3ede5b99"),
         Release("srcnn-291-x4", "62dc9a30a17680d1c94cb76123b73a9a8af1d05de97faf20ac17a4cacac94b82"),

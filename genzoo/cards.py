@@ -215,7 +215,7 @@ def _use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
             "```", "",
             f"Images (N, {info.get('input_channels', info.get('channels'))}, H, W) in {value_range}, H and W divisible by "
             f"{info.get('size_divisor')} (trained at {info.get('image_size')} px). From the shell: "
-            f"`genzoo translate {name} --input photos/ --output out/`"
+            f"`genzoo translate {name} --input {info.get('domains', {}).get('a', 'inputs')}/ --output out/`"
             + (" (`--direction b2a` for the other way)" if "b2a" in directions else "") + ".", "",
         ]
         if "translations.png" in figures:

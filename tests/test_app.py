@@ -274,8 +274,8 @@ def test_build_app_has_a_tab_per_capability():
     pytest.importorskip("gradio", reason='the app extra is not installed: pip install "genzoo[app]"')
     demo = app.build_app("ian-mnist")
     tabs = {block.label for block in demo.blocks.values() if type(block).__name__ == "Tab"}
-    assert {"Photo editor", "Sample", "Interpolate", "draw-mnist", "ian-celeba", "wgan-gp-mnist"} <= tabs
-    assert "Translate" not in tabs  # no registered model translates
+    assert {"Photo editor", "Sample", "Interpolate", "draw-mnist", "ian-celeba", "wgan-gp-mnist", "stylegan-lite-celeba"} <= tabs
+    assert {"Translate", "cyclegan-horse2zebra", "pix2pix-celeba-edges", "Upscale"} <= tabs  # discovered, not listed in the app
 
 
 def test_zoo_tabs_appear_for_new_capabilities_and_unavailable_models(tmp_path):

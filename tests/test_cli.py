@@ -122,7 +122,13 @@ def test_shipped_checkpoints_load_offline(name, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
     network = genzoo.load(name)
     info = genzoo.model_info(name)
-    if hasattr(network, "upscale"):  # image-to-image: upscale a seeded image by every scale it was trained for
+    if hasattr(network, "translate"):  # image-to-image translation: a seeded batch at the training size, each way
+        size = info["image_size"]
+        inputs = torch.rand(2, network.channels, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        images = torch.cat([network.translate(inputs, d) for d in info["directions"]])
+        assert images.shape == (2 * len(info["directions"]), info["channels"], size, size)
+        figures = ("translations.png",)
+    elif hasattr(network, "upscale"):  # image-to-image: upscale a seeded image by every scale it was trained for
         image = torch.rand(3, 9, 8, generator=torch.Generator().manual_seed(0))
         outputs = [network.upscale(image, s) for s in info["scales"]]
         assert [o.shape for o in outputs] == [(3, 9 * s, 8 * s) for s in info["scales"]]

@@ -294,7 +294,9 @@ def test_wheel_install_loads_offline_from_a_clone_or_says_how(tmp_path):
     assert not list(venv.rglob("model.safetensors")), "the wheel carries no checkpoint weights"
     loads = (
         "import genzoo, torch\nfor n in genzoo.list_models():\n    m = genzoo.load(n, offline=True)\n"
-        "    m.upscale(torch.rand(3, 8, 8), m.scales[0]) if hasattr(m, 'upscale') else m.sample(1, seed=0)\nprint('ok')"
+        "    if hasattr(m, 'translate'):\n        m.translate(torch.rand(1, m.channels, m.image_size, m.image_size) * 2 - 1)\n"
+        "    elif hasattr(m, 'upscale'):\n        m.upscale(torch.rand(3, 8, 8), m.scales[0])\n"
+        "    else:\n        m.sample(1, seed=0)\nprint('ok')"
     )
     env["GENZOO_MODEL_CARDS"] = str(MODEL_CARDS)
     out = subprocess.run([str(python), "-c", loads], capture_output=True, text=True, check=True, cwd=tmp_path, env=env)

@@ -174,10 +174,19 @@ class TwoDomainDataModule(L.LightningDataModule):
         self.value_range = check_value_range(value_range)
         self.train_set = self.test_a = self.test_b = None
 
+    #: The side of the square training images (the random crop's, or the pairs'), set by each module.
+    image_size: int
+
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """(channels, size, size) of the training images, linked into the task by the CLI."""
-        raise NotImplementedError
+        return (self.channels, self.image_size, self.image_size)
+
+    def set_crops(self, load_size: int, crop_size: int, flip: bool) -> None:
+        """Folder modules: resize to ``load_size``, random ``crop_size`` crops, random flips (checked)."""
+        check_sizes(load_size, crop_size)
+        self.load_size, self.crop_size, self.flip = load_size, crop_size, flip
+        self.image_size = crop_size
 
     def train_dataloader(self) -> DataLoader:
         if len(self.train_set) < self.batch_size:
@@ -209,12 +218,7 @@ class UnpairedImageDataModule(TwoDomainDataModule):
     def __init__(self, data_dir: str, load_size: int = 143, crop_size: int = 128, flip: bool = True, channels: int = 3,
                  batch_size: int = 1, num_workers: int = 0, value_range: tuple[float, float] = (-1.0, 1.0)) -> None:
         super().__init__(data_dir, channels, batch_size, num_workers, value_range)
-        check_sizes(load_size, crop_size)
-        self.load_size, self.crop_size, self.flip = load_size, crop_size, flip
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (self.channels, self.crop_size, self.crop_size)
+        self.set_crops(load_size, crop_size, flip)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
@@ -254,12 +258,7 @@ class PairedImageDataModule(TwoDomainDataModule):
     def __init__(self, data_dir: str, load_size: int = 286, crop_size: int = 256, flip: bool = True, channels: int = 3,
                  batch_size: int = 1, num_workers: int = 0, value_range: tuple[float, float] = (-1.0, 1.0)) -> None:
         super().__init__(data_dir, channels, batch_size, num_workers, value_range)
-        check_sizes(load_size, crop_size)
-        self.load_size, self.crop_size, self.flip = load_size, crop_size, flip
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (self.channels, self.crop_size, self.crop_size)
+        self.set_crops(load_size, crop_size, flip)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
@@ -298,10 +297,6 @@ class EdgesToFacesDataModule(TwoDomainDataModule):
         if test_size < 1:
             raise ValueError(f"test_size must be >= 1 (the held-out faces), got {test_size}")
         self.image_size, self.crop, self.test_size, self.flip, self.threshold = image_size, crop, test_size, flip, threshold
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (3, self.image_size, self.image_size)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
