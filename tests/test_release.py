@@ -67,10 +67,10 @@ def test_size_budget():
         for figure in (MODEL_CARDS / name).glob("*.*"):
             if figure.suffix in (".png", ".gif"):
                 assert figure.stat().st_size <= MB, f"{figure}: figures are optimized PNGs or small GIFs (<= 1 MB)"
-    # The clone carries every release; 56 MB keeps the whole tracked tree (code and tests: ~3 MB) well under the
-    # 64 MiB a GPU machine of ours receives with it, with room left for the data a run carries.
+    # The clone carries every release; 46 MB keeps the whole tracked tree (code and tests: ~3 MB) under 48 MiB, so
+    # that a GPU machine of ours (64 MiB with the tree) still receives the data a training run carries.
     total = sum(p.stat().st_size for p in MODEL_CARDS.rglob("*") if p.is_file())
-    assert total <= 56 * MB, f"model_cards/ holds {total:,} bytes (budget 56 MB)"
+    assert total <= 46 * MB, f"model_cards/ holds {total:,} bytes (budget 46 MB): publish new weights to the Hub only"
 
 
 @pytest.mark.parametrize("name", NAMES)
