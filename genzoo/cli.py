@@ -145,7 +145,8 @@ def cmd_upscale(args: argparse.Namespace) -> None:
 
 def cmd_translate(args: argparse.Namespace) -> None:
     import genzoo
-    from genzoo.translation import image_files, translate_files
+    from genzoo.translation import translate_files
+    from genzoo.upscaling import image_files  # the same --input rule: a file, or a folder's images
 
     model = genzoo.load(args.model, device=args.device)
     if not hasattr(model, "translate"):

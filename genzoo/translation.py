@@ -18,7 +18,6 @@ import torch
 from tqdm.auto import tqdm
 
 from genzoo.callbacks import save_grid
-from genzoo.upscaling import image_files  # noqa: F401  (the same --input rule: a file, or a folder's images)
 
 
 def read_for(network, path: str | os.PathLike) -> torch.Tensor:

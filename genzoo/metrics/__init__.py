@@ -39,11 +39,11 @@ from genzoo.metrics.extractors import (
 )
 from genzoo.metrics.fid import FID, KID, InceptionScore, frechet_distance
 from genzoo.metrics.mnist_classifier import MNISTClassifier
-from genzoo.metrics.msssim import MSSSIM, MSSSIMDiversity, ms_ssim
+from genzoo.metrics.msssim import MSSSIMDiversity, ms_ssim
 from genzoo.metrics.nll import NLL, bits_per_dim, dequantization_offset
 from genzoo.metrics.perceptual import LPIPS, LPIPSDiversity
 from genzoo.metrics.protocol import STAMP_FIELDS, MetricResult, StampedMetric, protocol_stamp
-from genzoo.metrics.psnr_ssim import PSNR, SSIM, rgb_to_y
+from genzoo.metrics.psnr_ssim import MSSSIM, PSNR, SSIM, rgb_to_y
 from genzoo.metrics.reconstruction import ReconstructionL1
 from genzoo.metrics.swd import SWD
 

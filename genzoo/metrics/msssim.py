@@ -65,7 +65,11 @@ def ms_ssim(preds: Tensor, target: Tensor, weights: tuple[float, ...] = MS_SSIM_
     check_images(preds, "preds")
     check_images(target, "target")
     check_same_shape(preds, target)
-    a, b = quantize(preds).double(), quantize(target).double()
+    return ms_ssim_8bit(quantize(preds).double(), quantize(target).double(), weights)
+
+
+def ms_ssim_8bit(a: Tensor, b: Tensor, weights: tuple[float, ...] = MS_SSIM_WEIGHTS) -> Tensor:
+    """MS-SSIM of each pair of float64 images (N, C, H, W) already on the 8-bit 0-255 scale -> (N,)."""
     ssims, contrasts = [], []
     for scale in range(len(weights)):
         ssim, contrast = ssim_and_contrast(a, b)
@@ -78,45 +82,6 @@ def ms_ssim(preds: Tensor, target: Tensor, weights: tuple[float, ...] = MS_SSIM_
     contrasts_t = torch.stack(contrasts).clamp_min(0.0)
     w = torch.tensor(weights, dtype=torch.float64, device=a.device)[:, None]
     return (contrasts_t[:-1] ** w[:-1]).prod(dim=0) * ssims_t[-1] ** w[-1, 0]
-
-
-class MSSSIM(StampedMetric):
-    """Mean MS-SSIM of restored or translated images against their references (pairs); higher is better.
-
-    ``update(preds, target)``: float images (N, C, H, W) in [0, 1], the same shape. The same MS-SSIM as
-    :func:`ms_ssim` (ProGAN's TensorFlow code), averaged over images. State: float64 sum and image count.
-    """
-
-    metric_type = "ms_ssim"
-    label = "MS-SSIM"
-    higher_is_better = True
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_state("total", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("count", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
-
-    def update(self, preds: Tensor, target: Tensor) -> None:
-        self._note_resolution(preds)
-        values = ms_ssim(preds, target)
-        self.total += values.sum().cpu()
-        self.count += values.numel()
-
-    def compute(self) -> Tensor:
-        if int(self.count) == 0:
-            raise ValueError("MS-SSIM has seen no image pairs")
-        return self.total / self.count
-
-    def counts(self) -> tuple[int, int]:
-        return int(self.count), int(self.count)
-
-    def protocol_details(self) -> dict[str, Any]:
-        return {
-            "resize": "none",
-            "pixels": "uint8 (round half up, as save_image)",
-            "ms_ssim": "ProGAN/TF: 5 scales, gaussian 11 px sigma 1.5 'valid', max 255, 2x2 average downsampling",
-            "average": "mean over images",
-        }
 
 
 class MSSSIMDiversity(StampedMetric):

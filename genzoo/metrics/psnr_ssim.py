@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from genzoo.metrics._contract import check_images, check_same_shape, quantize
-from genzoo.metrics.msssim import ssim_and_contrast
+from genzoo.metrics.msssim import ms_ssim_8bit, ssim_and_contrast
 from genzoo.metrics.protocol import StampedMetric
 
 MODES = ("y", "rgb")
@@ -132,3 +132,26 @@ class SSIM(_PairedMetric):
 
     def _per_image(self, a: Tensor, b: Tensor) -> Tensor:
         return ssim_and_contrast(a, b, max_val=255.0, filter_size=11, filter_sigma=1.5)[0]
+
+
+class MSSSIM(_PairedMetric):
+    """MS-SSIM of restored or translated images against their references, averaged over images; higher is better.
+
+    The MS-SSIM of :func:`genzoo.metrics.msssim.ms_ssim` (ProGAN's TensorFlow code). Args as :class:`PSNR`
+    (pix2pix measures RGB: ``mode="rgb"``, the default here).
+    """
+
+    metric_type = "ms_ssim"
+    label = "MS-SSIM"
+    higher_is_better = True
+
+    def __init__(self, mode: str = "rgb", crop_border: int = 0, any_size: bool = False, **kwargs: Any) -> None:
+        super().__init__(mode=mode, crop_border=crop_border, any_size=any_size, **kwargs)
+
+    def _per_image(self, a: Tensor, b: Tensor) -> Tensor:
+        return ms_ssim_8bit(a, b)
+
+    def protocol_details(self) -> dict[str, Any]:
+        details = super().protocol_details()
+        details["ms_ssim"] = "ProGAN/TF: 5 scales, gaussian 11 px sigma 1.5 'valid', max 255, 2x2 average downsampling"
+        return details
