@@ -145,6 +145,9 @@ class ExportCheckpoint(L.Callback):
             # Translation: fixed test inputs and what the stored network makes of them, a row per input.
             a, b = trainer.datamodule.preview_inputs(8)
             save_grid(pl_module.translation_figure(stored, a, b), folder / "translations.png", nrow=pl_module.preview_columns)
+        elif hasattr(pl_module, "interpolation_figure"):
+            # Interpolation: the kept training pairs, start | steps | goal, a row per pair (black after a stop).
+            save_grid(pl_module.interpolation_figure(stored), folder / "interpolations.png", nrow=pl_module.preview_columns)
         # Until `genzoo eval --json <folder>/metrics.json` has measured it, the card marks what is missing.
         (folder / CARD_NAME).write_text(render_folder_card(folder, strict=False))
         rank_zero_info(f"exported {folder} (model.safetensors sha256 {sha256})")

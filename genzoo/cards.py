@@ -221,6 +221,22 @@ def _use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
         if "translations.png" in figures:
             lines += ["Test inputs and their translations:", "", "![translations](translations.png)", ""]
         return lines
+    if info.get("transforms"):  # start-to-goal interpolation (transformation-based)
+        size, channels = info.get("image_size"), info.get("channels")
+        lines = [
+            "## Use", "", "```python", "import genzoo", f'model = genzoo.load("{name}")',
+            f"result = model.interpolate(start, goal)  # ({channels}, {size}, {size}) or (N, {channels}, {size}, {size}) in [0, 1]",
+            "result.frames     # (steps + 1, C, H, W): the start, then the state after each step",
+            "result.stop_step  # the steps taken; result.params: each step's flow, masks, colour matrix",
+            "```", "",
+            f"or `genzoo interpolate {name} --start a.png --goal b.png --out path.gif --grid strip.png`. "
+            f"Transformations: {', '.join(info['transforms'])}; at most {info.get('max_steps')} steps"
+            + (", and the agent decides when to stop." if info.get("stop_unit") else ".") , "",
+        ]
+        if "interpolations.png" in figures:
+            lines += ["Held-out pairs: start, the steps, goal (black: after the agent stopped):", "",
+                      "![interpolations](interpolations.png)", ""]
+        return lines
     if info.get("pipeline_tag", PIPELINE_TAG) == "image-to-image":
         scales = info.get("scales") or [2]
         lines = [

@@ -209,6 +209,24 @@ def cmd_push(args: argparse.Namespace) -> None:
         print(f"uploaded {', '.join(files)} to https://huggingface.co/{args.repo_id}")
 
 
+def cmd_interpolate(args: argparse.Namespace) -> None:
+    import genzoo
+    from genzoo.interpolation import interpolate_files
+
+    model = genzoo.load(args.model, device=args.device)
+    if type(model).__name__ != "TransformationInterpolator":  # (IAN's interpolate() is a latent lerp with another API)
+        raise ValueError(f"{args.model} ({type(model).__name__}) is not a start-to-goal interpolator; try interp-mnist or interp-celeba")
+    for path in [*args.start, *args.goal]:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no image file {path}")
+    summary = interpolate_files(model, [Path(p) for p in args.start], [Path(p) for p in args.goal], args.out, grid=args.grid,
+                                max_steps=args.max_steps)
+    print(f"wrote the interpolation animation to {args.out} (steps taken: {summary['steps']}; "
+          f"final L1 to the goal: {summary['final_l1']})")
+    if args.grid:
+        print(f"wrote the start | steps | goal strip to {args.grid}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from genzoo import __version__
 
@@ -272,6 +290,16 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=7860)
     app.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest per 64 px request)")
     app.set_defaults(run=cmd_app)
+
+    interpolate = commands.add_parser("interpolate", help="walk from a start image to a goal image (transformation-based interpolators)")
+    interpolate.add_argument("model", help="an interpolator, e.g. interp-mnist or interp-celeba")
+    interpolate.add_argument("--start", nargs="+", required=True, help="start image file(s)")
+    interpolate.add_argument("--goal", nargs="+", required=True, help="goal image file(s), one per --start")
+    interpolate.add_argument("--out", required=True, help="the .gif animation to write")
+    interpolate.add_argument("--grid", default=None, metavar="STRIP.png", help="also write a strip per pair: start | steps | goal")
+    interpolate.add_argument("--max-steps", type=int, default=None, help="step budget (default: the trained one)")
+    interpolate.add_argument("--device", default=None)
+    interpolate.set_defaults(run=cmd_interpolate)
 
     card = commands.add_parser(
         "card", help="set a checkpoint's card text and facts in its config.json, and re-render its README.md"

@@ -72,12 +72,18 @@ METRIC_NAMES = {
     "cycle": "cycle",
     "cycle_l1": "cycle",
     "l1": "l1",
+    "steps": "steps",
+    "confidence": "confidence",
 }
 SR_METRICS = ("psnr", "ssim")  # super-resolution networks (those with ``upscale``): measured against HR images
 # Translation networks (those with ``translate``): CycleGAN against the other domain's test images, pix2pix
 # against the true outputs of held-out inputs.
 CYCLEGAN_METRICS = ("swd", "cycle")
 PIX2PIX_METRICS = ("l1", "psnr", "ssim", "msssim")
+# Start-to-goal interpolators: the final frame against the goal (l1, ssim), steps taken, and how natural the
+# intermediate frames are (MNIST: classifier confidence and FID; CelebA: SWD), beside two baselines.
+INTERPOLATION_METRICS = ("l1", "ssim", "steps", "confidence", "fid", "swd")
+INTERPOLATION_LATENT_BASELINES = {"mnist": "ian-mnist", "celeba": "ian-celeba"}
 TRANSLATION_CHUNK = 100  # images translated per forward pass (the results do not depend on it)
 FEATURE_METRICS = ("fid", "kid", "is")
 DATASETS = ("mnist", "celeba", "folder")
@@ -101,7 +107,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         "--metrics",
         default="fid,kid,is,swd,msssim",
         help="comma-separated: fid, kid, is, swd, msssim, lpips, nll, recon; super-resolution: psnr, ssim; "
-        "CycleGAN: swd, cycle; pix2pix: l1, psnr, ssim, msssim",
+        "CycleGAN: swd, cycle; pix2pix: l1, psnr, ssim, msssim; interpolators: l1, ssim, steps, confidence, fid, swd",
     )
     parser.add_argument(
         "--scale", type=int, default=None, help="psnr, ssim: the upscaling factor (super-resolution networks)"
@@ -144,6 +150,12 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         help="nll: 1 = negative ELBO; K > 1 = importance-weighted bound",
+    )
+    parser.add_argument("--pairs", type=int, default=None, help="interpolators: held-out (start, goal) pairs (default: 500, at most half the split)")
+    parser.add_argument(
+        "--latent-baseline", default=None,
+        help="interpolators: the encoder-decoder model whose latent interpolation is the baseline (default: ian-mnist "
+        "or ian-celeba by dataset; none: skip)",
     )
     parser.add_argument("--cache-dir", default=None, help="reference feature cache (default: ~/.cache/genzoo/eval)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write cached reference features")
@@ -372,7 +384,7 @@ def _parse_metrics(text: str) -> list[str]:
     for raw in (t.strip().lower() for t in text.split(",") if t.strip()):
         if raw not in METRIC_NAMES:
             raise ValueError(f"unknown metric {raw!r}; choose from fid, kid, is, swd, msssim, lpips, nll, recon, psnr, ssim, "
-                             "cycle, l1")
+                             "cycle, l1, steps, confidence")
         if METRIC_NAMES[raw] not in names:
             names.append(METRIC_NAMES[raw])
     if not names:
@@ -414,6 +426,9 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
 
     network = genzoo.load(args.model, device=device, offline=offline)
     info = network.info
+    if type(network).__name__ == "TransformationInterpolator":
+        results = evaluate_interpolation(network, names, args, progress, offline)
+        return report_results(args, info, device, world, rank, results)
     if hasattr(network, "translate"):
         results = evaluate_translation(network, names, args, progress)
         return report_results(args, info, device, world, rank, results)
@@ -768,6 +783,117 @@ def _last_size(split: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ValueError(f"pix2pix splits are 'all' and 'last:N' (the data module's held-out test_size), got {split!r}")
     return int(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# start-to-goal interpolation
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_interpolation(network, names: list[str], args: argparse.Namespace, progress: bool, offline: bool | None) -> list:
+    """An interpolator against two baselines on the same held-out pairs (the i-th image of the split with the
+    (P + i)-th, P = ``--pairs``): a pixel cross-fade and latent interpolation by an encoder-decoder (encode both
+    ends, lerp, decode; ``--latent-baseline``). Every path has the interpolator's step budget K, so K + 1 frames;
+    its *intermediate* frames are frames 1 .. K - 1 (a stopped agent's frames repeat its final state).
+
+    l1, ssim: the final frame (the agent's last state; the latent path's decoded goal) against the goal.
+    steps: the mean number of steps the agent took. confidence (MNIST): the bundled classifier's mean max-softmax
+    on intermediate frames (and on the real goals, for reference). fid (MNIST): classifier FID of intermediate
+    frames against the whole split. swd: SWD of intermediate frames against the split's images, as many of
+    each (a seeded choice of frames).
+    """
+    import genzoo
+    from genzoo.metrics import FID, SSIM, SWD, ClassifierConfidence, ReconstructionL1
+    from genzoo.metrics.extractors import MNISTClassifierExtractor
+    from genzoo.metrics.protocol import MetricResult, protocol_stamp
+    from genzoo.models.interpolator import crossfade
+
+    wrong = [n for n in names if n not in INTERPOLATION_METRICS]
+    if wrong:
+        raise ValueError(f"interpolators are measured with {', '.join(INTERPOLATION_METRICS)}; got {', '.join(wrong)}")
+    if not args.data:
+        raise ValueError("--data is needed for an interpolator: the folder holding MNIST/raw, or the image folder the pairs come from")
+    if args.pairs is not None and args.pairs < 2:
+        raise ValueError(f"--pairs must be at least 2, got {args.pairs}")
+    dataset = args.dataset or _default_dataset(network.info)
+    if dataset != "mnist" and any(n in ("confidence", "fid") for n in names):
+        raise ValueError("confidence and fid use the MNIST classifier: measure CelebA interpolators with l1, ssim, steps, swd")
+    split = args.split or ("test" if dataset == "mnist" else "heldout:500")  # heldout:500: what ian-celeba held out too
+    channels, size, steps = network.channels, network.image_size, int(network.config["max_steps"])
+    reference, fields = load_reference(dataset, args.data, split, (channels, size, size), None, split_seed=args.split_seed, progress=progress)
+    reference = reference.float() / 255.0
+    pairs = args.pairs or min(500, len(reference) // 2)
+    if 2 * pairs > len(reference):
+        raise ValueError(f"--pairs {pairs} needs {2 * pairs} images; {fields['reference']}/{split} holds {len(reference)}")
+    start, goal = reference[:pairs], reference[pairs : 2 * pairs]
+
+    # The paths, each (P, K + 1, C, H, W) in [0, 1] on the CPU, and their final frames.
+    device = network.device
+    ours = [network.interpolate(s.to(device, network.dtype), g.to(device, network.dtype))
+            for s, g in zip(start.split(TRANSLATION_CHUNK), goal.split(TRANSLATION_CHUNK))]
+    frames = {"transformations": torch.cat([r.frames.float().cpu() for r in ours])}
+    stop_steps = torch.cat([r.stop_step.cpu() for r in ours]).float()
+    finals = {"transformations": torch.cat([r.final.float().cpu() for r in ours])}
+    frames["cross-fade"] = crossfade(start, goal, steps)
+    latent_name = args.latent_baseline or INTERPOLATION_LATENT_BASELINES.get(dataset, "none")
+    if latent_name != "none":
+        latent = genzoo.load(latent_name, device=device, offline=offline)
+        low, high = latent.value_range
+        decoded = [latent.interpolate(low + (high - low) * s.to(device), low + (high - low) * g.to(device), steps=steps + 1)
+                   for s, g in zip(start.split(TRANSLATION_CHUNK), goal.split(TRANSLATION_CHUNK))]
+        frames[f"latent {latent_name}"] = latent.to_unit_range(torch.cat(decoded)).float().cpu()
+        finals[f"latent {latent_name}"] = frames[f"latent {latent_name}"][:, -1]
+    intermediate = {who: f[:, 1:steps].flatten(0, 1) for who, f in frames.items()}
+
+    pairs_text = f"image i with image {pairs} + i of the split, i < {pairs}"
+    context = dict(fields, seed=args.seed, pairs=pairs_text, max_steps=steps)
+    results = []
+    if "l1" in names or "ssim" in names:
+        for who, final in finals.items():
+            for name in [n for n in ("l1", "ssim") if n in names]:
+                metric = ReconstructionL1((0.0, 1.0)) if name == "l1" else SSIM(mode="rgb")
+                metric.update(final, goal)
+                result = metric.result(**context, compared="final frame vs goal")
+                result.name = f"Final {'L1' if name == 'l1' else 'SSIM'} ({who})"
+                results.append(result)
+    if "steps" in names:
+        stamp = protocol_stamp("steps", reference=fields["reference"], reference_split=split, num_generated=pairs, seed=args.seed,
+                               pairs=pairs_text, max_steps=steps, stop_unit=bool(network.config["stop_unit"]))
+        results.append(MetricResult("steps", "Steps taken (transformations)", float(stop_steps.mean()), stamp,
+                                    {"std": float(stop_steps.std())}))
+    if "confidence" in names or "fid" in names:
+        extractor = MNISTClassifierExtractor().to(device)
+        for who, images in [*intermediate.items(), ("real goals", goal)]:
+            if "confidence" in names:
+                metric = ClassifierConfidence(extractor)
+                for chunk in images.split(args.batch_size):
+                    metric.update(chunk.to(device))
+                result = metric.result(**context, compared="intermediate frames 1 .. K-1" if who != "real goals" else "the goal images")
+                result.name = f"Classifier confidence ({who})"
+                results.append(result)
+            if "fid" in names and who != "real goals":
+                metric = FID(extractor).to(device)
+                for chunk in reference.split(args.batch_size):
+                    metric.update(chunk.to(device), real=True)
+                for chunk in images.split(args.batch_size):
+                    metric.update(chunk.to(device), real=False)
+                result = metric.result(**context, compared="intermediate frames 1 .. K-1 vs the whole split")
+                result.name = f"Classifier FID ({who})"
+                results.append(result)
+    if "swd" in names:
+        chooser = torch.Generator().manual_seed(args.seed)
+        for who, images in intermediate.items():
+            count = min(len(images), len(reference))
+            chosen = images[torch.randperm(len(images), generator=chooser)[:count]]
+            metric = SWD(size, channels, seed=args.seed)
+            metric.update(reference[:count], real=True)
+            metric.update(chosen, real=False)
+            result = metric.result(**context, compared=f"{count} intermediate frames (seeded choice) vs {count} split images")
+            result.name = f"SWD ({who})"
+            results.append(result)
+    if progress:
+        print(f"interpolated {pairs} held-out pairs ({fields['reference']}/{split}) with {len(frames)} methods, {steps} steps each")
+    return results
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

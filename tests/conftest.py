@@ -96,10 +96,20 @@ def is_translator(name: str) -> bool:
     return hasattr(get_architecture(released_config(name)["architecture"]), "translate")
 
 
+def is_interpolator(name: str) -> bool:
+    """Whether a released checkpoint is a start-to-goal interpolator (transformation-based, seed 000)."""
+    return released_config(name)["architecture"] == "TransformationInterpolator"
+
+
 def network_output(network, seed: int = 3):
     """What a network makes from a fixed seed: 2 samples of a generator, the upscaling (by its first scale) of 2
     fixed seeded 12x12 RGB images for a super-resolution network, the a2b translation of 2 fixed seeded images
-    (twice the size divisor) for a translation network."""
+    (twice the size divisor) for a translation network, the frames of the interpolation between 2 fixed seeded
+    pairs for an interpolator."""
+    if type(network).__name__ == "TransformationInterpolator":
+        shape = (2, network.channels, network.image_size, network.image_size)
+        generator = torch.Generator().manual_seed(seed)
+        return network.interpolate(torch.rand(shape, generator=generator), torch.rand(shape, generator=generator)).frames
     if hasattr(network, "translate"):
         side = 2 * network.size_divisor_of(network.config)
         images = torch.rand(2, network.channels, side, side, generator=torch.Generator().manual_seed(seed)) * 2 - 1

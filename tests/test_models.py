@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from conftest import is_translator, is_upscaler, network_output, released_config, tiny_network
+from conftest import is_interpolator, is_translator, is_upscaler, network_output, released_config, tiny_network
 
 import genzoo
 from genzoo.hub import load_folder, save_folder
@@ -17,7 +17,8 @@ NAMES = genzoo.list_models()
 # Selected by capability: generators sample from noise, image-to-image networks (super-resolution) upscale.
 UPSCALERS = [n for n in NAMES if is_upscaler(n)]
 TRANSLATORS = [n for n in NAMES if is_translator(n)]
-SAMPLERS = [n for n in NAMES if n not in UPSCALERS + TRANSLATORS]
+INTERPOLATORS = [n for n in NAMES if is_interpolator(n)]
+SAMPLERS = [n for n in NAMES if n not in UPSCALERS + TRANSLATORS + INTERPOLATORS]
 
 
 def test_registry_is_not_empty():
@@ -32,6 +33,7 @@ def test_config_is_json_and_metadata_complete(name):
     shape_keys = (
         ("channels", "scales") if name in UPSCALERS
         else ("image_size", "channels", "domains", "directions", "size_divisor") if name in TRANSLATORS
+        else ("image_size", "channels", "transforms", "max_steps") if name in INTERPOLATORS
         else ("image_size", "channels", "latent_dim")
     )
     for key in ("family", "paper", "dataset", *shape_keys, "value_range", "license", "recipe",
@@ -89,6 +91,21 @@ def test_translate_shape_range_and_determinism(name):
         network.translate(images, "sideways")
     with pytest.raises(ValueError, match="divisible"):
         network.translate(images[..., 1:], "a2b")
+
+
+@pytest.mark.parametrize("name", INTERPOLATORS)
+def test_interpolate_shape_range_and_determinism(name):
+    info = genzoo.model_info(name)
+    network = tiny_network(name)
+    shape = (2, info["channels"], info["image_size"], info["image_size"])
+    start, goal = torch.rand(shape, generator=torch.Generator().manual_seed(0)), torch.rand(shape, generator=torch.Generator().manual_seed(1))
+    result = network.interpolate(start, goal)
+    steps = network.config["max_steps"]
+    assert result.frames.shape == (2, steps + 1, *shape[1:]) and result.frames.dtype == torch.float32
+    assert result.frames.min() >= 0 and result.frames.max() <= 1 and torch.equal(result.frames[:, 0], start)
+    assert torch.equal(result.frames, network.interpolate(start, goal).frames)
+    with pytest.raises(ValueError, match="same shape"):
+        network.interpolate(start, goal[:1])
 
 
 ADVERSARIAL = [n for n in NAMES if released_config(n)["architecture"] == "DCGAN"]

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT, is_translator, is_upscaler, write_fake_mnist
+from conftest import REPO_ROOT, is_interpolator, is_translator, is_upscaler, write_fake_mnist
 
 import genzoo
 from genzoo import _registry
@@ -53,7 +53,10 @@ def test_model_cards_live_at_the_top_level_one_folder_per_released_name():
 @pytest.mark.parametrize("name", NAMES)
 def test_folder_holds_exactly_what_its_hub_repo_holds(name):
     folder = MODEL_CARDS / name
-    figures = ("crops.png", "curve.png") if is_upscaler(name) else ("translations.png",) if is_translator(name) else ("samples.png",)
+    figures = (
+        ("crops.png", "curve.png") if is_upscaler(name) else ("translations.png",) if is_translator(name)
+        else ("interpolations.png", "returns.png", "walk.gif") if is_interpolator(name) else ("samples.png",)
+    )
     for required in (CONFIG_NAME, WEIGHTS_NAME, "README.md", METRICS_NAME, *figures):
         assert (folder / required).is_file(), required
     strays = [p.name for p in folder.iterdir() if p.suffix not in HUB_FILE_SUFFIXES or not p.is_file()]

@@ -21,12 +21,14 @@ LPIPS, LPIPSDiversity  learned perceptual distance (lpips heads)                
 PSNR, SSIM             super-resolution protocol (Y channel, border crop)       none
 NLL                    likelihood bounds in nats and bits/dim                   none
 ReconstructionL1       mean |x - reconstruct(x)| of encoder-decoder models      none
+ClassifierConfidence   mean max-softmax of a classifier (MNIST interpolations)  extractor's
 =====================  =======================================================  ==================
 
 ``genzoo eval`` (``genzoo.evaluate``) runs them on a checkpoint with cached reference statistics.
 Importing this package downloads nothing.
 """
 
+from genzoo.metrics.confidence import ClassifierConfidence
 from genzoo.metrics.downloads import WeightsUnavailableError
 from genzoo.metrics.extractors import (
     EXTRACTORS,
@@ -60,6 +62,7 @@ __all__ = [
     "SSIM",
     "NLL",
     "ReconstructionL1",
+    "ClassifierConfidence",
     "MetricResult",
     "StampedMetric",
     "STAMP_FIELDS",
