@@ -48,20 +48,30 @@ def hardware_description(trainer: L.Trainer) -> str:
 
 
 class SampleGrid(L.Callback):
-    """Every ``every_n_epochs`` epochs, save ``num`` samples from fixed noise to ``<log_dir>/samples/``."""
+    """Every ``every_n_epochs`` epochs (and, with ``every_n_batches``, every that many training batches: for runs
+    bounded by time that never finish an epoch), save ``num`` samples from fixed noise to ``<log_dir>/samples/``."""
 
-    def __init__(self, num: int = 64, every_n_epochs: int = 1, seed: int = 0) -> None:
-        self.num, self.every_n_epochs, self.seed = num, every_n_epochs, seed
+    def __init__(self, num: int = 64, every_n_epochs: int = 1, seed: int = 0, every_n_batches: int | None = None) -> None:
+        if every_n_batches is not None and every_n_batches < 1:
+            raise ValueError(f"every_n_batches must be a positive integer or None, got {every_n_batches}")
+        self.num, self.every_n_epochs, self.seed, self.every_n_batches = num, every_n_epochs, seed, every_n_batches
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if (trainer.current_epoch + 1) % self.every_n_epochs:
             return
+        self.save(trainer, pl_module)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx) -> None:
+        if self.every_n_batches is not None and (batch_idx + 1) % self.every_n_batches == 0:
+            self.save(trainer, pl_module)
+
+    def save(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # trainer.log_dir is a collective call under DDP: every rank must ask, only rank 0 writes.
         folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
         if trainer.global_rank != 0:
             return
         images = pl_module.preview(self.num, seed=self.seed)
-        # Translation tasks preview rows of (input, output, ...): preview_columns images per row.
+        # Translation tasks preview rows of (input, output, ...), interpolators (start, steps, goal): preview_columns per row.
         nrow = getattr(pl_module, "preview_columns", None)
         path = save_grid(images, folder / f"epoch{trainer.current_epoch:03d}-step{trainer.global_step:06d}.png", nrow=nrow)
         rank_zero_info(f"sample grid: {path}")

@@ -303,12 +303,17 @@ def _difference(measured: float, published: str | None) -> str:
 def _task_tag(info: dict[str, Any]) -> str:
     if info.get("pipeline_tag", PIPELINE_TAG) == PIPELINE_TAG:
         return "image-generation"
+    if info.get("family") == "interpolator":
+        return "image-interpolation"
     return "image-translation" if info.get("directions") else "super-resolution"
 
 
 def _shape_line(info: dict[str, Any], shape: str, value_range: tuple) -> str:
     if info.get("pipeline_tag", PIPELINE_TAG) != "image-to-image":
         return f"- Output: {shape} images, values in {value_range}; latent size {info.get('latent_dim')}"
+    if info.get("family") == "interpolator":  # a fixed-size network: the policy's trunk ends in a linear layer
+        return (f"- Input: a start and a goal image, each {shape} (or a batch of them), values in {value_range}; "
+                "output: the trajectory of states from the start towards the goal, same shape and range")
     if info.get("directions"):
         return (f"- Input and output: images of any size divisible by {info.get('size_divisor')}, values in {value_range}; "
                 + "; ".join(f"{d}: {what}" for d, what in info["directions"].items()))

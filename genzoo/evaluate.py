@@ -796,7 +796,8 @@ def evaluate_interpolation(network, names: list[str], args: argparse.Namespace, 
     ends, lerp, decode; ``--latent-baseline``). Every path has the interpolator's step budget K, so K + 1 frames;
     its *intermediate* frames are frames 1 .. K - 1 (a stopped agent's frames repeat its final state).
 
-    l1, ssim: the final frame (the agent's last state; the latent path's decoded goal) against the goal.
+    l1, ssim: the final frame (the agent's last state; the latent path's decoded goal) against the goal, and the
+    start itself against the goal (no step taken: the scale).
     steps: the mean number of steps the agent took. confidence (MNIST): the bundled classifier's mean max-softmax
     on intermediate frames (and on the real goals, for reference). fid (MNIST): classifier FID of intermediate
     frames against the whole split. swd: SWD of intermediate frames against the split's images, as many of
@@ -833,7 +834,8 @@ def evaluate_interpolation(network, names: list[str], args: argparse.Namespace, 
             for s, g in zip(start.split(TRANSLATION_CHUNK), goal.split(TRANSLATION_CHUNK))]
     frames = {"transformations": torch.cat([r.frames.float().cpu() for r in ours])}
     stop_steps = torch.cat([r.stop_step.cpu() for r in ours]).float()
-    finals = {"transformations": torch.cat([r.final.float().cpu() for r in ours])}
+    # "start as is": the distance before any step, the scale against which the others' final distance reads.
+    finals = {"transformations": torch.cat([r.final.float().cpu() for r in ours]), "start as is": start}
     frames["cross-fade"] = crossfade(start, goal, steps)
     latent_name = args.latent_baseline or INTERPOLATION_LATENT_BASELINES.get(dataset, "none")
     if latent_name != "none":

@@ -150,6 +150,19 @@ def test_an_untrained_transformer_starts_near_the_identity_and_steps_are_bounded
     assert torch.equal(single.final, single.frames[5])
 
 
+def test_out_of_range_results_are_clamped_but_keep_their_gradient():
+    """A recolouring that overshoots [0, 1] is shown clamped, yet the loss can still pull it back (no dead pixels)."""
+    net = TransformationInterpolator(image_size=8, channels=3, transforms=["warp", "recolor"], **TINY)
+    state = torch.full((1, 3, 8, 8), 0.9)
+    bias = torch.full((1, 3), 0.5, requires_grad=True)
+    params = {"flow": torch.zeros(1, 2, 8, 8), "recolor_keep": torch.zeros(1, 1, 8, 8), "color_matrix": torch.eye(3)[None],
+              "color_bias": bias}
+    out = net.apply(state, params)
+    assert out.max() == 1.0
+    out.sum().backward()
+    assert torch.allclose(bias.grad, torch.full((1, 3), 64.0))
+
+
 def test_a_stop_unit_freezes_the_state_and_reports_the_step():
     torch.manual_seed(0)
     net = TransformationInterpolator(image_size=8, channels=1, stop_unit=True, **TINY)
@@ -290,7 +303,7 @@ def test_eval_measures_the_interpolator_and_both_baselines_on_the_same_pairs(tin
           "--pairs", "8", "--latent-baseline", "ian-mnist", "--no-cache", "--json", str(tmp_path / "m.json"), "--no-progress"])
     metrics = {m["name"]: m for m in json.loads((tmp_path / "m.json").read_text())["metrics"]}
     methods = ("transformations", "cross-fade", "latent ian-mnist")
-    expected = {f"Final {k} ({w})" for k in ("L1", "SSIM") for w in ("transformations", "latent ian-mnist")}
+    expected = {f"Final {k} ({w})" for k in ("L1", "SSIM") for w in ("transformations", "start as is", "latent ian-mnist")}
     expected |= {"Steps taken (transformations)", "Classifier confidence (real goals)"}
     expected |= {f"{k} ({w})" for k in ("Classifier confidence", "Classifier FID", "SWD") for w in methods}
     assert set(metrics) == expected

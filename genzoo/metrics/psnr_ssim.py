@@ -64,6 +64,7 @@ class _PairedMetric(StampedMetric):
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         # any_size: whole test images of different sizes (Set5), one pair at a time; values are per image anyway.
         self.mode, self.crop_border, self.any_size = mode, crop_border, any_size
+        self.channels_seen: int | None = None  # for the stamp: mode "rgb" also measures grayscale images as they are
         self.add_state("total", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
@@ -72,6 +73,7 @@ class _PairedMetric(StampedMetric):
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         a, b = prepare_pair(preds, target, self.mode, self.crop_border)
+        self.channels_seen = preds.shape[1]
         if self.any_size:
             self.input_resolution = "whole images, sizes vary"
         else:
@@ -94,7 +96,7 @@ class _PairedMetric(StampedMetric):
             "pixels": "uint8 (round half up, as save_image)",
             "color": "Y of YCbCr (ITU-R BT.601, MATLAB rgb2ycbcr), 0-255 scale"
             if self.mode == "y"
-            else "RGB, 0-255 scale",
+            else "grayscale, 0-255 scale" if self.channels_seen == 1 else "RGB, 0-255 scale",
             "crop_border": self.crop_border,
             "average": "mean over images",
         }

@@ -294,13 +294,18 @@ class TransformationInterpolator(GenerativeNetwork):
         return mean, raw["flow_log_std"].clamp(*FLOW_LOG_STD_RANGE).exp()
 
     def apply(self, state: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Warp, then recolour, then blend (the enabled ones), clamped to [0, 1]."""
+        """Warp, then recolour, then blend (the enabled ones), clamped to [0, 1].
+
+        The clamp is straight-through (identity gradient): a hard clamp gives no gradient to pixels a recolouring
+        pushed out of range, so once a whole image is dark or saturated nothing can pull it back (a CelebA
+        pilot run collapsed to black frames that way). Warps and blends of [0, 1] images stay in range anyway.
+        """
         out = warp(state, params["flow"])
         if "recolor" in self.transforms:
             out = recolor(out, params["recolor_keep"], params["color_matrix"], params["color_bias"])
         if "blend" in self.transforms:
             out = blend(out, params["blend_keep"], params["synthesized"])
-        return out.clamp(0.0, 1.0)
+        return out + (out.clamp(0.0, 1.0) - out).detach()
 
     # ---- what users call ----------------------------------------------------------------------------
     def check_pair(self, start: torch.Tensor, goal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:

@@ -109,6 +109,8 @@ class InterpolatorTask(GenerativeTask):
     step_cost, timeout_cost, realism_weight, goal_weight, distance: the rewards.
     flow_noise_factor: how much T's flow std map is shrunk before sampling in ``pg`` (eq. 8; 1: white noise).
     gradient_limit: eq. (9)'s tau for pi's policy gradient (None: off).
+    gradient_clip: clip the norm of the agent's (pi and T) gradient to this before each update (None: off); BPTT
+        through many steps can produce rare huge gradients that throw T's bounded outputs into saturation.
     lr, value_lr, discriminator_lr: Adam learning rates of the agent (pi and T), V and D; betas for all.
     name, init_from: the registered variant this run trains; a released checkpoint to fine-tune from.
     """
@@ -136,6 +138,7 @@ class InterpolatorTask(GenerativeTask):
         distance: str = "l1",
         flow_noise_factor: int = 4,
         gradient_limit: float | None = None,
+        gradient_clip: float | None = None,
         lr: float = 0.0003,
         value_lr: float = 0.001,
         discriminator_lr: float = 0.0002,
@@ -156,8 +159,9 @@ class InterpolatorTask(GenerativeTask):
                              f"(transforms ['warp']); got {list(transforms)}: use 'hybrid' or 'bptt' for recolor / blend")
         if flow_noise_factor < 1:
             raise ValueError(f"flow_noise_factor must be >= 1, got {flow_noise_factor}")
-        if gradient_limit is not None and not gradient_limit > 0:
-            raise ValueError(f"gradient_limit must be > 0 or None, got {gradient_limit}")
+        for key, value in (("gradient_limit", gradient_limit), ("gradient_clip", gradient_clip)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{key} must be > 0 or None, got {value}")
         for key, value in (("step_cost", step_cost), ("timeout_cost", timeout_cost), ("realism_weight", realism_weight), ("goal_weight", goal_weight)):
             if value < 0:
                 raise ValueError(f"{key} must be >= 0, got {value}")
@@ -281,6 +285,8 @@ class InterpolatorTask(GenerativeTask):
         opt_agent.zero_grad(set_to_none=True)
         opt_value.zero_grad(set_to_none=True)
         self.manual_backward(agent_loss + value_loss)
+        if hp.gradient_clip is not None:
+            self.clip_gradients(opt_agent, gradient_clip_val=hp.gradient_clip, gradient_clip_algorithm="norm")
         opt_agent.step()
         if self.uses_policy_gradient:
             opt_value.step()
