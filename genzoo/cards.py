@@ -236,6 +236,13 @@ def _use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
         if "interpolations.png" in figures:
             lines += ["Held-out pairs: start, the steps, goal (black: after the agent stopped):", "",
                       "![interpolations](interpolations.png)", ""]
+        captions = {"walk.gif": "The same pairs, step by step",
+                    "compare.png": "The same pairs: this model, the pixel cross-fade, the latent path (rows of three)",
+                    "returns.png": "Training: return per batch of episodes", "distances.png": "Training: final distance to the goal",
+                    "steps.png": "Training: steps taken before the agent stopped"}
+        for figure, caption in captions.items():
+            if figure in figures:
+                lines += [f"{caption}:", "", f"![{figure[:-4]}]({figure})", ""]
         return lines
     if info.get("pipeline_tag", PIPELINE_TAG) == "image-to-image":
         scales = info.get("scales") or [2]

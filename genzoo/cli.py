@@ -61,11 +61,13 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 def _output_shape(info: dict) -> str:
     """What a checkpoint outputs: CxHxW of a generator; the scales of an image-to-image (SR) network; the
-    training size and directions of a translation network."""
+    training size and directions of a translation network; the image size and step budget of an interpolator."""
     if info.get("directions"):
         a, b = info["domains"]["a"], info["domains"]["b"]
         arrow = "<->" if len(info["directions"]) == 2 else "->"
         return f"{info['channels']}x{info['image_size']}x{info['image_size']} {a} {arrow} {b}"
+    if info.get("family") == "interpolator":
+        return f"{info['channels']}x{info['image_size']}x{info['image_size']} start -> goal (at most {info.get('max_steps')} steps)"
     if info.get("pipeline_tag") == "image-to-image":
         return f"RGB x{'/x'.join(map(str, info.get('scales', [])))}"
     return f"{info['channels']}x{info['image_size']}x{info['image_size']}"

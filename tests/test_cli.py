@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import network_output
 from PIL import Image
 
 import genzoo
@@ -128,6 +129,13 @@ def test_shipped_checkpoints_load_offline(name, monkeypatch, tmp_path):
         images = torch.cat([network.translate(inputs, d) for d in info["directions"]])
         assert images.shape == (2 * len(info["directions"]), info["channels"], size, size)
         figures = ("translations.png",)
+    elif hasattr(network, "stylize"):  # style transfer: seeded photos (and a seeded style image, for AdaIN)
+        images, figures = network_output(network, seed=0), ("translations.png",)
+        assert images.shape == (2, 3, 16, 16)
+    elif type(network).__name__ == "TransformationInterpolator":  # start-to-goal walks of seeded pairs
+        size, steps = info["image_size"], network.config["max_steps"]
+        images, figures = network_output(network, seed=0), ("interpolations.png", "returns.png", "walk.gif")
+        assert images.shape == (2, steps + 1, info["channels"], size, size)
     elif hasattr(network, "upscale"):  # image-to-image: upscale a seeded image by every scale it was trained for
         image = torch.rand(3, 9, 8, generator=torch.Generator().manual_seed(0))
         outputs = [network.upscale(image, s) for s in info["scales"]]

@@ -32,6 +32,8 @@ METRIC_ARGUMENT = {
     "recon_l1": "recon",
     "psnr": "psnr",
     "ssim": "ssim",
+    "steps": "steps",  # interpolators: steps taken, classifier confidence of the frames
+    "confidence": "confidence",
 }
 SR_DATA = "sr"  # super-resolution test sets (Set5) live in <data>/sr/<reference>
 # Protocol fields that must agree for metrics to be replayed in one run (the samples, the extractor, the bound).
@@ -41,6 +43,8 @@ RUN_FIELDS = ("num_generated", "seed", "extractor", "nll_bound", "scale")
 def run_key(protocol: dict) -> tuple:
     """Metrics with equal keys were (and are replayed) in one `genzoo eval` run. Metrics of test images rather
     than samples (NLL, reconstruction) also need the same split and count."""
+    if "max_steps" in protocol:  # an interpolator's metrics: all recorded by one `genzoo eval` run on the same pairs
+        return ("interpolation", protocol["pairs"], protocol.get("reference"), protocol.get("reference_split"))
     key = tuple(protocol.get(field) for field in RUN_FIELDS)
     if protocol.get("num_generated") is None:
         key += (protocol.get("reference_split"), protocol.get("num_real"))
@@ -75,6 +79,8 @@ def recorded_runs():
 def replay_arguments(name: str, metrics: list[dict], data_root: Path = SHARED_DATA) -> argparse.Namespace:
     """``genzoo eval`` arguments that replay the protocol of ``metrics`` (recorded together) on ``name``."""
     protocol = metrics[0]["protocol"]
+    if "max_steps" in protocol:
+        return interpolation_replay_arguments(name, metrics, data_root)
     if any(key in protocol for key in TRANSLATION_FIELDS):
         return translation_replay_arguments(name, metrics, data_root)
     with_reference = next((m["protocol"] for m in metrics if m["protocol"].get("reference") is not None), None)
@@ -135,6 +141,28 @@ def translation_replay_arguments(name: str, metrics: list[dict], data_root: Path
             "--data", str(data_root / protocol["reference"]), "--seed", str(protocol.get("seed") or 0)]
     if pix2pix:
         argv += ["--split", protocol["reference_split"]]
+    parser = argparse.ArgumentParser()
+    add_eval_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def interpolation_replay_arguments(name: str, metrics: list[dict], data_root: Path) -> argparse.Namespace:
+    """Interpolators: every path metric on the recorded pairs (their count: the final-frame L1's num_real), with the
+    latent baseline the names record."""
+    protocol = metrics[0]["protocol"]
+    arguments = []
+    for m in metrics:
+        argument = "l1" if m["type"] == "recon_l1" else METRIC_ARGUMENT[m["type"]]
+        if argument not in arguments:
+            arguments.append(argument)
+    pairs = next((m["protocol"]["num_real"] for m in metrics if m["type"] == "recon_l1"), None)
+    latent = next((m["name"].split("(latent ", 1)[1].rstrip(")") for m in metrics if "(latent " in m["name"]), "none")
+    reference = protocol["reference"]
+    argv = [str(name), "--metrics", ",".join(arguments), "--no-progress", "--no-cache", "--offline",
+            "--data", str(data_root if reference == "mnist" else data_root / reference),
+            "--split", str(protocol["reference_split"]), "--latent-baseline", latent, "--seed", str(protocol.get("seed") or 0)]
+    if pairs is not None:
+        argv += ["--pairs", str(pairs)]
     parser = argparse.ArgumentParser()
     add_eval_arguments(parser)
     return parser.parse_args(argv)

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT, is_interpolator, is_translator, is_upscaler, write_fake_mnist
+from conftest import REPO_ROOT, is_interpolator, is_stylizer, is_translator, is_upscaler, write_fake_mnist
 
 import genzoo
 from genzoo import _registry
@@ -54,7 +54,8 @@ def test_model_cards_live_at_the_top_level_one_folder_per_released_name():
 def test_folder_holds_exactly_what_its_hub_repo_holds(name):
     folder = MODEL_CARDS / name
     figures = (
-        ("crops.png", "curve.png") if is_upscaler(name) else ("translations.png",) if is_translator(name)
+        ("crops.png", "curve.png") if is_upscaler(name)
+        else ("translations.png",) if is_translator(name) or is_stylizer(name)  # stylizers: content | style | output
         else ("interpolations.png", "returns.png", "walk.gif") if is_interpolator(name) else ("samples.png",)
     )
     for required in (CONFIG_NAME, WEIGHTS_NAME, "README.md", METRICS_NAME, *figures):
@@ -299,6 +300,7 @@ def test_wheel_install_loads_offline_from_a_clone_or_says_how(tmp_path):
         "import genzoo, torch\nfor n in genzoo.list_models():\n    m = genzoo.load(n, offline=True)\n"
         "    if hasattr(m, 'translate'):\n        m.translate(torch.rand(1, m.channels, m.image_size, m.image_size) * 2 - 1)\n"
         "    elif hasattr(m, 'upscale'):\n        m.upscale(torch.rand(3, 8, 8), m.scales[0])\n"
+        "    elif hasattr(m, 'interpolate'):\n        m.interpolate(*torch.rand(2, m.channels, m.image_size, m.image_size))\n"
         "    else:\n        m.sample(1, seed=0)\nprint('ok')"
     )
     env["GENZOO_MODEL_CARDS"] = str(MODEL_CARDS)
