@@ -222,7 +222,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         if not Path(path).is_file():
             raise FileNotFoundError(f"no image file {path}")
     summary = interpolate_files(model, [Path(p) for p in args.start], [Path(p) for p in args.goal], args.out, grid=args.grid,
-                                max_steps=args.max_steps)
+                                max_steps=args.max_steps, crop=args.crop)
     print(f"wrote the interpolation animation to {args.out} (steps taken: {summary['steps']}; "
           f"final L1 to the goal: {summary['final_l1']})")
     if args.grid:
@@ -300,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     interpolate.add_argument("--out", required=True, help="the .gif animation to write")
     interpolate.add_argument("--grid", default=None, metavar="STRIP.png", help="also write a strip per pair: start | steps | goal")
     interpolate.add_argument("--max-steps", type=int, default=None, help="step budget (default: the trained one)")
+    interpolate.add_argument("--crop", choices=("none", "center", "celeba"), default="none",
+                             help="cut a square before resizing: center, or celeba (the aligned-CelebA face box interp-celeba was trained on)")
     interpolate.add_argument("--device", default=None)
     interpolate.set_defaults(run=cmd_interpolate)
 

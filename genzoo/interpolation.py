@@ -34,14 +34,17 @@ def trajectory_strip(frames: torch.Tensor, stop_step: torch.Tensor, goal: torch.
 
 
 def interpolate_files(network, starts: list[Path], goals: list[Path], out: str | os.PathLike,
-                      grid: str | os.PathLike | None = None, max_steps: int | None = None) -> dict:
-    """Interpolate each (start, goal) pair of image files; write the GIF (and the strip); return a summary."""
+                      grid: str | os.PathLike | None = None, max_steps: int | None = None, crop: str = "none") -> dict:
+    """Interpolate each (start, goal) pair of image files; write the GIF (and the strip); return a summary.
+
+    The files are resized to the network's size; ``crop`` first cuts a square (``"center"``, or ``"celeba"``: the
+    aligned-CelebA face box that `interp-celeba` was trained on)."""
     if len(starts) != len(goals):
         raise ValueError(f"give as many --goal images as --start images (pairs are formed in order), got {len(starts)} and {len(goals)}")
     if Path(out).suffix.lower() != ".gif":
         raise ValueError(f"--out must name a .gif file, got {out}")
-    start = torch.stack([read_for(network, path) for path in starts])
-    goal = torch.stack([read_for(network, path) for path in goals])
+    start = torch.stack([read_for(network, path, crop) for path in starts])
+    goal = torch.stack([read_for(network, path, crop) for path in goals])
     result = network.interpolate(start, goal, max_steps=max_steps)
     frames = result.frames.float().cpu()
     save_steps_gif(frames.transpose(0, 1).contiguous(), out, nrow=len(starts), scale=4 if network.image_size <= 32 else 2)

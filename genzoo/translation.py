@@ -20,11 +20,12 @@ from tqdm.auto import tqdm
 from genzoo.callbacks import save_grid
 
 
-def read_for(network, path: str | os.PathLike) -> torch.Tensor:
-    """An image file as the network's input: (C, S, S) in its value range, S its training size."""
+def read_for(network, path: str | os.PathLike, crop: str = "none") -> torch.Tensor:
+    """An image file as the network's input: (C, S, S) in its value range, S its training size; ``crop`` as
+    genzoo.data.read_image (``"celeba"``: the aligned-CelebA face box the CelebA checkpoints were trained on)."""
     from genzoo.data import read_image
 
-    image = read_image(path, network.channels, network.image_size).float() / 255.0
+    image = read_image(path, network.channels, network.image_size, crop=crop).float() / 255.0
     low, high = network.value_range
     return low + (high - low) * image
 

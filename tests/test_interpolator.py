@@ -294,6 +294,26 @@ def test_cli_interpolate_writes_the_animation_and_the_strip(tiny_mnist_interpola
         main(["interpolate", "dcgan-mnist", "--start", str(digits[0]), "--goal", str(digits[1]), "--out", str(out)])
 
 
+def test_interpolate_files_crops_before_resizing(tiny_mnist_interpolator, tmp_path):
+    """--crop center sees only the middle of a wide image: a bar in its margins vanishes, and nothing else changes."""
+    import numpy as np
+    from PIL import Image
+
+    import genzoo
+    from genzoo.interpolation import interpolate_files
+
+    network = genzoo.load(str(tiny_mnist_interpolator))
+    wide = np.zeros((28, 56), dtype=np.uint8)
+    wide[:, :8] = 255  # a bright bar in the left margin, outside the central 28x28 square
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(tmp_path / "black.png")
+    black_walk = interpolate_files(network, [tmp_path / "black.png"], [tmp_path / "black.png"], tmp_path / "a.gif")
+    cropped = interpolate_files(network, [tmp_path / "wide.png"], [tmp_path / "black.png"], tmp_path / "b.gif", crop="center")
+    squeezed = interpolate_files(network, [tmp_path / "wide.png"], [tmp_path / "black.png"], tmp_path / "c.gif")
+    assert cropped["final_l1"] == black_walk["final_l1"]
+    assert squeezed["final_l1"] != black_walk["final_l1"]
+
+
 def test_eval_measures_the_interpolator_and_both_baselines_on_the_same_pairs(tiny_mnist_interpolator, fake_mnist, tmp_path):
     import json
 
