@@ -162,6 +162,37 @@ def cmd_translate(args: argparse.Namespace) -> None:
         print(f"wrote the input | output grid to {args.grid}")
 
 
+def cmd_stylize(args: argparse.Namespace) -> None:
+    from genzoo.style import stylize_file
+
+    path = stylize_file(args.model, args.content, args.style or [], args.out, figure=args.figure, max_size=args.max_size,
+                        device=args.device, alpha=args.alpha, style_weights=args.style_weights,
+                        preserve_color=args.preserve_color, steps=args.steps, optimizer=args.optimizer,
+                        style_weight=args.style_weight, extractor=args.extractor, extractor_path=args.vgg_weights,
+                        save_every=args.save_every, seed=args.seed)
+    print(f"wrote {path} ({args.model})" + (f"; figure: {args.figure}" if args.figure else ""))
+
+
+def cmd_texture(args: argparse.Namespace) -> None:
+    from genzoo.texture import texture_file
+
+    paths = texture_file(args.source, args.out, size=args.size, num=args.num, steps=args.steps, optimizer=args.optimizer,
+                         extractor=args.extractor, extractor_path=args.vgg_weights, max_size=args.max_size,
+                         save_every=args.save_every, figure=args.figure, seed=args.seed, device=args.device)
+    print(f"wrote {', '.join(map(str, paths))}" + (f"; figure: {args.figure}" if args.figure else ""))
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from genzoo.prior import restore_file
+
+    report = restore_file(args.image, args.out, task=args.task, mask=args.mask, scale=args.scale, hr=args.hr,
+                          noise_sigma=args.noise_sigma, steps=args.steps, width=args.width, max_size=args.max_size,
+                          save_every=args.save_every, figure=args.figure, seed=args.seed, device=args.device)
+    numbers = ", ".join(f"{key} {value:.2f} dB" for key, value in report.items() if key.startswith("psnr"))
+    print(f"wrote {report['out']} (deep image prior, {args.task})" + (f"; {numbers}" if numbers else "")
+          + (f"; figure: {args.figure}" if args.figure else ""))
+
+
 def cmd_app(args: argparse.Namespace) -> None:
     try:
         from genzoo.app import launch
@@ -285,6 +316,60 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--grid", default=None, metavar="GRID.png", help="also write a figure: input | output, a row per image")
     translate.add_argument("--device", default=None)
     translate.set_defaults(run=cmd_translate)
+
+    stylize = commands.add_parser("stylize", help="style transfer: Gatys optimization (gatys) or a style network (AdaIN, transform net)")
+    stylize.add_argument("model", help="gatys, or a style network: a released name, hf-hub:org/repo or a checkpoint folder")
+    stylize.add_argument("--content", required=True, help="the content photo")
+    stylize.add_argument("--style", action="append", default=None, metavar="IMG",
+                         help="the style image (repeat to mix several with an AdaIN model; none for a transform net)")
+    stylize.add_argument("--out", required=True, help="the result, a .png file")
+    stylize.add_argument("--figure", default=None, metavar="FIG.png", help="also write content | style(s) | result in one row")
+    stylize.add_argument("--alpha", type=float, default=1.0, help="AdaIN: content-style trade-off in [0, 1] (1: full style)")
+    stylize.add_argument("--style-weights", type=float, nargs="+", default=None, help="AdaIN: weights of the --style images (sum 1)")
+    stylize.add_argument("--preserve-color", action="store_true", help="AdaIN: keep the content's colours")
+    stylize.add_argument("--steps", type=int, default=300, help="gatys: optimization steps")
+    stylize.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs", help="gatys: the optimizer")
+    stylize.add_argument("--style-weight", type=float, default=10.0, help="gatys: weight of the style loss (content: 1)")
+    stylize.add_argument("--extractor", default="random", help="gatys: VGG-19 weights, random or imagenet")
+    stylize.add_argument("--vgg-weights", default=None, metavar="PATH", help="gatys: the ImageNet VGG-19 file (vgg19-dcbb9e9d.pth)")
+    stylize.add_argument("--save-every", type=int, default=None, help="gatys: also save every N steps into OUT_steps/")
+    stylize.add_argument("--max-size", type=int, default=512, help="scale the images so their longer side is at most this")
+    stylize.add_argument("--seed", type=int, default=0)
+    stylize.add_argument("--device", default=None)
+    stylize.set_defaults(run=cmd_stylize)
+
+    texture = commands.add_parser("texture", help="texture synthesis: Gatys optimization from an example, or a texture network's samples")
+    texture.add_argument("source", help="an example image file (Gatys synthesis) or a texture network (name, hf-hub:..., folder)")
+    texture.add_argument("--out", required=True, help="the result, a .png file (OUT_<k>.png for --num > 1)")
+    texture.add_argument("--size", type=int, default=256, help="side of the synthesized texture")
+    texture.add_argument("--num", type=int, default=1, help="how many textures (seeds --seed, --seed + 1, ...)")
+    texture.add_argument("--figure", default=None, metavar="FIG.png", help="also write example | result(s) in one row")
+    texture.add_argument("--steps", type=int, default=300, help="optimization steps (example images)")
+    texture.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+    texture.add_argument("--extractor", default="random", help="VGG-19 weights, random or imagenet")
+    texture.add_argument("--vgg-weights", default=None, metavar="PATH", help="the ImageNet VGG-19 file (vgg19-dcbb9e9d.pth)")
+    texture.add_argument("--save-every", type=int, default=None, help="also save every N steps into OUT_<k>_steps/")
+    texture.add_argument("--max-size", type=int, default=256, help="scale the example so its longer side is at most this")
+    texture.add_argument("--seed", type=int, default=0)
+    texture.add_argument("--device", default=None)
+    texture.set_defaults(run=cmd_texture)
+
+    restore = commands.add_parser("restore", help="Deep Image Prior: denoise, inpaint or super-resolve one image, no training data")
+    restore.add_argument("image", help="the image to restore (with --hr or --noise-sigma: the clean truth, corrupted first)")
+    restore.add_argument("--task", choices=("denoise", "inpaint", "sr"), required=True)
+    restore.add_argument("--out", required=True, help="the result, a .png file")
+    restore.add_argument("--mask", default=None, help="inpaint: a grayscale image, white = known pixels, black = holes")
+    restore.add_argument("--scale", type=int, default=4, help="sr: the upscaling factor")
+    restore.add_argument("--hr", action="store_true", help="sr: IMAGE is high-resolution: downscale it first, measure PSNR against it")
+    restore.add_argument("--noise-sigma", type=float, default=None, help="denoise: add Gaussian noise of this std (0-255 scale) first, measure PSNR")
+    restore.add_argument("--steps", type=int, default=None, help="Adam steps (default: the paper's for the task)")
+    restore.add_argument("--width", type=int, default=128, help="the network's channels (the paper: 128; 64 is ~4x faster on a CPU)")
+    restore.add_argument("--figure", default=None, metavar="FIG.png", help="also write input | result (| truth) in one row")
+    restore.add_argument("--save-every", type=int, default=None, help="also save every N steps into OUT_steps/")
+    restore.add_argument("--max-size", type=int, default=512, help="scale the image so its longer side is at most this")
+    restore.add_argument("--seed", type=int, default=0)
+    restore.add_argument("--device", default=None)
+    restore.set_defaults(run=cmd_restore)
 
     app = commands.add_parser("app", help="serve the photo editor and the zoo as a local web page (offline)")
     app.add_argument("--model", default="ian-celeba", help="the photo editor's model (one with an encoder: ian-*)")

@@ -96,6 +96,13 @@ def is_translator(name: str) -> bool:
     return hasattr(get_architecture(released_config(name)["architecture"]), "translate")
 
 
+def is_stylizer(name: str) -> bool:
+    """Whether a released checkpoint is a style-transfer network (perceptual-loss transform net, AdaIN)."""
+    from genzoo.models import get_architecture
+
+    return hasattr(get_architecture(released_config(name)["architecture"]), "stylize")
+
+
 def is_interpolator(name: str) -> bool:
     """Whether a released checkpoint is a start-to-goal interpolator (transformation-based, seed 000)."""
     return released_config(name)["architecture"] == "TransformationInterpolator"
@@ -105,7 +112,14 @@ def network_output(network, seed: int = 3):
     """What a network makes from a fixed seed: 2 samples of a generator, the upscaling (by its first scale) of 2
     fixed seeded 12x12 RGB images for a super-resolution network, the a2b translation of 2 fixed seeded images
     (twice the size divisor) for a translation network, the frames of the interpolation between 2 fixed seeded
-    pairs for an interpolator."""
+    pairs for an interpolator, the stylization of 2 fixed seeded 16x16 photos (by a fixed seeded style image, for
+    AdaIN) for a style-transfer network."""
+    if hasattr(network, "stylize"):
+        generator = torch.Generator().manual_seed(seed)
+        photos = torch.rand(2, 3, 16, 16, generator=generator)
+        if hasattr(network, "encode"):  # AdaIN: any style, given
+            return network.stylize(photos, torch.rand(3, 16, 16, generator=generator))
+        return network.stylize(photos)  # a transform network: its one style built in
     if type(network).__name__ == "TransformationInterpolator":
         shape = (2, network.channels, network.image_size, network.image_size)
         generator = torch.Generator().manual_seed(seed)

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from genzoo.models import dcgan, draw, ian, interpolator, sr, stylegan, translation, wgan
-from genzoo.models import style  # texture networks, transform nets, AdaIN, Deep Image Prior
+from genzoo.models import dcgan, draw, ian, interpolator, sr, style, stylegan, translation, wgan
 from genzoo.models._base import GenerativeNetwork
 from genzoo.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
 
 FAMILIES: dict[str, ModuleType] = {"dcgan": dcgan, "wgan": wgan, "draw": draw, "ian": ian, "sr": sr,  # sr: SRCNN and VDSR
                                     "stylegan": stylegan,
                                     "translation": translation,  # translation: CycleGAN and pix2pix
-                                    "interpolator": interpolator}  # transformation-based interpolation (seed 000)
-FAMILIES["style"] = style
+                                    "interpolator": interpolator,  # transformation-based interpolation (seed 000)
+                                    "style": style}  # texture networks, transform nets, AdaIN, Deep Image Prior (seed 002)
 ARCHITECTURES: dict[str, type[GenerativeNetwork]] = {
     cls.__name__: cls for family in FAMILIES.values() for cls in family.ARCHITECTURES
 }

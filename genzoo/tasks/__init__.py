@@ -12,3 +12,4 @@ from genzoo.tasks.interpolator import InterpolatorTask  # noqa: F401  (transform
 from genzoo.tasks.sr import SRTask  # noqa: F401  (super-resolution: SRCNN, VDSR)
 from genzoo.tasks.stylegan import StyleGANTask  # noqa: F401  (StyleGAN-lite)
 from genzoo.tasks.translation import CycleGANTask, Pix2PixTask  # noqa: F401  (image-to-image: CycleGAN, pix2pix)
+from genzoo.tasks.style import AdaINTask, TextureNetTask, TransformNetTask  # noqa: F401  (texture and style family)
