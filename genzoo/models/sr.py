@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from genzoo._checks import rgb_batch
 from genzoo.imresize import imresize
 from genzoo.metrics.psnr_ssim import BT601_Y
 from genzoo.models._base import GenerativeNetwork
@@ -62,23 +63,6 @@ def check_scale(scale: Any, scales: tuple[int, ...]) -> int:
     return int(scale)
 
 
-def check_rgb_image(image: Any, min_size: int) -> tuple[torch.Tensor, bool]:
-    """(N, 3, H, W) float in [0, 1] and whether a batch dimension was added; clear errors otherwise."""
-    if not isinstance(image, torch.Tensor) or not image.is_floating_point():
-        got = f"{image.dtype} tensor" if isinstance(image, torch.Tensor) else type(image).__name__
-        raise TypeError(f"image must be a float RGB tensor (3, H, W) or (N, 3, H, W) in [0, 1], got a {got}")
-    single = image.dim() == 3
-    batch = image[None] if single else image
-    if batch.dim() != 4 or batch.shape[1] != 3:
-        hint = " (grayscale: repeat it to 3 channels, image.expand(3, -1, -1))" if batch.dim() == 4 and batch.shape[1] == 1 else ""
-        raise ValueError(f"image must be RGB, shape (3, H, W) or (N, 3, H, W); got shape {tuple(image.shape)}{hint}")
-    if min(batch.shape[-2:]) < min_size:
-        raise ValueError(f"image must be at least {min_size}x{min_size} pixels, got {tuple(batch.shape[-2:])}")
-    if not torch.isfinite(batch).all() or batch.min() < -1e-3 or batch.max() > 1 + 1e-3:
-        raise ValueError("image must have finite values in [0, 1]")
-    return batch, single
-
-
 class SuperResolutionNetwork(GenerativeNetwork):
     """What SRCNN and VDSR share: the Y-channel pipeline around ``forward`` and the metadata of an SR network.
 
@@ -113,7 +97,7 @@ class SuperResolutionNetwork(GenerativeNetwork):
 
     def bicubic(self, image: torch.Tensor, scale: int) -> torch.Tensor:
         """The protocol's bicubic upscaling of an RGB image in [0, 1] (the baseline; clamped to [0, 1])."""
-        batch, single = check_rgb_image(image, self.MIN_INPUT_SIZE)
+        batch, single = rgb_batch(image, "image", self.MIN_INPUT_SIZE)
         scale = check_scale(scale, tuple(self.scales))
         out = imresize(batch.float(), scale=scale).clamp(0.0, 1.0)
         return out[0] if single else out
@@ -124,7 +108,7 @@ class SuperResolutionNetwork(GenerativeNetwork):
         YCbCr of the input is upscaled bicubically (MATLAB's kernel); the network restores Y; the result is
         converted back to RGB on the input's device, in float32 (or the input's dtype if float64).
         """
-        batch, single = check_rgb_image(image, self.MIN_INPUT_SIZE)
+        batch, single = rgb_batch(image, "image", self.MIN_INPUT_SIZE)
         scale = check_scale(scale, tuple(self.scales))
         compute = torch.float64 if batch.dtype == torch.float64 else torch.float32
         ycbcr = imresize(rgb_to_ycbcr(batch.to(compute)), scale=scale)

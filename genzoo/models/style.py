@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genzoo._checks import check_count, check_number, check_seed
+from genzoo._checks import check_count, check_number, check_seed, rgb_batch  # noqa: F401  (rgb_batch: also for genzoo.style, texture, prior)
 from genzoo.backbones.vgg import random_extractor_name
 from genzoo.layers.adain import adain_transfer
 from genzoo.models._base import GenerativeNetwork
@@ -55,25 +55,6 @@ class ExtractorMismatchWarning(UserWarning):
 # ---------------------------------------------------------------------------------------------
 # input checks and small helpers
 # ---------------------------------------------------------------------------------------------
-def rgb_batch(images: Any, name: str = "images", min_size: int = 1) -> tuple[torch.Tensor, bool]:
-    """(N, 3, H, W) float in [0, 1] and whether a batch dimension was added to a (3, H, W) image; clear errors
-    for a non-tensor, another shape, grayscale, a too small image or values outside [0, 1]."""
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-        got = f"a {images.dtype} tensor" if isinstance(images, torch.Tensor) else type(images).__name__
-        raise TypeError(f"{name} must be a float RGB tensor (3, H, W) or (N, 3, H, W) in [0, 1], got {got}")
-    single = images.dim() == 3
-    batch = images[None] if single else images
-    if batch.dim() != 4 or batch.shape[1] != 3:
-        gray = batch.dim() == 4 and batch.shape[1] == 1
-        hint = " (a grayscale image: repeat it to RGB with image.expand(3, -1, -1) or .expand(-1, 3, -1, -1))" if gray else ""
-        raise ValueError(f"{name} must be RGB, shape (3, H, W) or (N, 3, H, W); got shape {tuple(images.shape)}{hint}")
-    if batch.numel() == 0 or min(batch.shape[-2:]) < min_size:
-        raise ValueError(f"{name} must be at least {min_size}x{min_size} pixels, got {tuple(batch.shape[-2:])}")
-    if not torch.isfinite(batch).all() or batch.min() < -1e-3 or batch.max() > 1 + 1e-3:
-        raise ValueError(f"{name} must have finite values in [0, 1] (got [{batch.min().item():.3g}, {batch.max().item():.3g}])")
-    return batch, single
-
-
 def pad_to_multiple(images: torch.Tensor, multiple: int) -> torch.Tensor:
     """Reflect-pad the bottom and right of (N, C, H, W) so H and W are multiples of ``multiple`` (the crop undoes it)."""
     height, width = images.shape[-2:]
