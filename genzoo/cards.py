@@ -229,9 +229,11 @@ def _use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
             "result.frames     # (steps + 1, C, H, W): the start, then the state after each step",
             "result.stop_step  # the steps taken; result.params: each step's flow, masks, colour matrix",
             "```", "",
-            f"or `genzoo interpolate {name} --start a.png --goal b.png --out path.gif --grid strip.png`. "
-            f"Transformations: {', '.join(info['transforms'])}; at most {info.get('max_steps')} steps"
-            + (", and the agent decides when to stop." if info.get("stop_unit") else ".") , "",
+            f"or `genzoo interpolate {name} --start a.png --goal b.png --out path.gif --grid strip.png`"
+            # a checkpoint trained on face-box crops of aligned CelebA photos wants the same crop of such a photo
+            + (" (aligned CelebA photos: add `--crop celeba`, the face box it was trained on)" if info.get("dataset_id") == "celeba-10k" else "")
+            + f". Transformations: {', '.join(info['transforms'])}; at most {info.get('max_steps')} steps"
+            + (", and the agent decides when to stop." if info.get("stop_unit") else "."), "",
         ]
         if "interpolations.png" in figures:
             lines += ["Held-out pairs: start, the steps, goal (black: after the agent stopped):", "",
