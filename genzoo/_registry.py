@@ -65,7 +65,7 @@ RELEASES: dict[str, Release] = {
     for release in (
         Release("cyclegan-horse2zebra", "0a11764f880ec46f8041b618fc354608063aa89b214694f1c57dd7bcd3ccccf3"),
         Release("dcgan-celeba", "4a3793981600236910583a54e35284c78835ebae4211074a172aa2c94f8822f5"),
-        Release("dcgan-mnist", "4dbd47d734aa1d26781b01fd9193bf55465465e145ce1b77815492fcd13c7d49"),
+        Release("dcgan-mnist", "c839aa8485281519081b0444a1dc5fb42cf863eb9821d284df16f3dcaa634bf1"),
         Release("draw-mnist", "6ba324121dbed459e1cef37679dd2bb0d90043c041267517643d158a1c94a14e"),
         Release("draw-mnist-noattn", "96f6808359c432899b9a6a73b728555e3520f394a634b09099395239f41188c5"),
         Release("ian-celeba", "f2d1aed4a515ff5217cd2f77254ac8ce2b47dfbb3b7462b7f1ef39bc62168eea"),

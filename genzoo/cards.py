@@ -266,6 +266,10 @@ def _use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
     ]
     if "samples.png" in figures:
         lines += ["![samples](samples.png)", ""]
+    if "samples-before.png" in figures:  # a retrained release: the same seeds from the weights it replaced
+        lines += ["The same seeds from the checkpoint this one replaced:", "", "![samples before](samples-before.png)", ""]
+    if "training-loss.png" in figures:
+        lines += ["Training curve:", "", "![training loss](training-loss.png)", ""]
     return lines
 
 
