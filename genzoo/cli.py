@@ -260,6 +260,18 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         print(f"wrote the start | steps | goal strip to {args.grid}")
 
 
+def add_gatys_arguments(parser: argparse.ArgumentParser, scope: str, steps_dir: str, max_size: int) -> None:
+    """The options of a Gatys optimization on the pixels (genzoo stylize gatys, genzoo texture EXAMPLE)."""
+    parser.add_argument("--steps", type=int, default=300, help=f"{scope}optimization steps")
+    parser.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs", help=f"{scope}the optimizer")
+    parser.add_argument("--extractor", default="random", help=f"{scope}VGG-19 weights, random or imagenet")
+    parser.add_argument("--vgg-weights", default=None, metavar="PATH", help=f"{scope}the ImageNet VGG-19 file (vgg19-dcbb9e9d.pth)")
+    parser.add_argument("--save-every", type=int, default=None, help=f"{scope}also save every N steps into {steps_dir}")
+    parser.add_argument("--max-size", type=int, default=max_size, help="scale the input images so their longer side is at most this")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from genzoo import __version__
 
@@ -327,15 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--alpha", type=float, default=1.0, help="AdaIN: content-style trade-off in [0, 1] (1: full style)")
     stylize.add_argument("--style-weights", type=float, nargs="+", default=None, help="AdaIN: weights of the --style images (sum 1)")
     stylize.add_argument("--preserve-color", action="store_true", help="AdaIN: keep the content's colours")
-    stylize.add_argument("--steps", type=int, default=300, help="gatys: optimization steps")
-    stylize.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs", help="gatys: the optimizer")
     stylize.add_argument("--style-weight", type=float, default=10.0, help="gatys: weight of the style loss (content: 1)")
-    stylize.add_argument("--extractor", default="random", help="gatys: VGG-19 weights, random or imagenet")
-    stylize.add_argument("--vgg-weights", default=None, metavar="PATH", help="gatys: the ImageNet VGG-19 file (vgg19-dcbb9e9d.pth)")
-    stylize.add_argument("--save-every", type=int, default=None, help="gatys: also save every N steps into OUT_steps/")
-    stylize.add_argument("--max-size", type=int, default=512, help="scale the images so their longer side is at most this")
-    stylize.add_argument("--seed", type=int, default=0)
-    stylize.add_argument("--device", default=None)
+    add_gatys_arguments(stylize, "gatys: ", steps_dir="OUT_steps/", max_size=512)
     stylize.set_defaults(run=cmd_stylize)
 
     texture = commands.add_parser("texture", help="texture synthesis: Gatys optimization from an example, or a texture network's samples")
@@ -344,14 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     texture.add_argument("--size", type=int, default=256, help="side of the synthesized texture")
     texture.add_argument("--num", type=int, default=1, help="how many textures (seeds --seed, --seed + 1, ...)")
     texture.add_argument("--figure", default=None, metavar="FIG.png", help="also write example | result(s) in one row")
-    texture.add_argument("--steps", type=int, default=300, help="optimization steps (example images)")
-    texture.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
-    texture.add_argument("--extractor", default="random", help="VGG-19 weights, random or imagenet")
-    texture.add_argument("--vgg-weights", default=None, metavar="PATH", help="the ImageNet VGG-19 file (vgg19-dcbb9e9d.pth)")
-    texture.add_argument("--save-every", type=int, default=None, help="also save every N steps into OUT_<k>_steps/")
-    texture.add_argument("--max-size", type=int, default=256, help="scale the example so its longer side is at most this")
-    texture.add_argument("--seed", type=int, default=0)
-    texture.add_argument("--device", default=None)
+    add_gatys_arguments(texture, "example images: ", steps_dir="OUT_<k>_steps/", max_size=256)
     texture.set_defaults(run=cmd_texture)
 
     restore = commands.add_parser("restore", help="Deep Image Prior: denoise, inpaint or super-resolve one image, no training data")
