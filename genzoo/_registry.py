@@ -78,6 +78,10 @@ RELEASES: dict[str, Release] = {
         Release("srcnn-291-x3", "e1624fb87e8f1171f8b91825fbc6c5d80db15adde833125dfb773def3ede5b99"),
         Release("srcnn-291-x4", "62dc9a30a17680d1c94cb76123b73a9a8af1d05de97faf20ac17a4cacac94b82"),
         Release("stylegan-lite-celeba", "662fc0ff6912a4ff9dd62ebf7144ff9914588ce83d8fb8925be6f3a19e200131"),
+        Release("texturenet-brick", "f83160721d9073f29fe588c1953c71669c37c8a8fa46423d53cafe98c2022180"),
+        Release("texturenet-scales", "9f860111564988fb6d6199315342ab421a2129b403abcdade48ec4775dae0e8a"),
+        Release("transformnet-la-muse", "232f9f4bf04ea9eba9d285c303c536e83adeb0e23169a60c75a75ad333ddd69a"),
+        Release("transformnet-matisse", "15c6d41a6b9c84fb97b63b5e4cb992ac6b4ef1b92e9baac74f406510078229ee"),
         Release("vdsr-291", "cb0569e36f5f3f12e51bbdaaf4cf6653a0c92df5ec0af62bce79b5692dcc3caf"),
         Release("wgan-gp-mnist", "24ee8d1f677437346935b61edae6187161a7ac2f368502f6361cb2fd16ebda73"),
     )

@@ -246,6 +246,8 @@ def _use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
             if figure in figures:
                 lines += [f"{caption}:", "", f"![{figure[:-4]}]({figure})", ""]
         return lines
+    if info.get("extractor"):  # the texture and style family
+        return _style_use_lines(info, figures)
     if info.get("pipeline_tag", PIPELINE_TAG) == "image-to-image":
         scales = info.get("scales") or [2]
         lines = [
@@ -270,6 +272,41 @@ def _use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
         lines += ["The same seeds from the checkpoint this one replaced:", "", "![samples before](samples-before.png)", ""]
     if "training-loss.png" in figures:
         lines += ["Training curve:", "", "![training loss](training-loss.png)", ""]
+    return lines
+
+
+def _style_use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
+    """"Use" for texture networks (``sample`` at any size), transform nets (``stylize``, one style) and AdaIN
+    (``stylize`` with any style)."""
+    name, architecture = info.get("name", "genzoo-model"), info.get("architecture")
+    lines = ["## Use", "", "```python", "import genzoo", f'model = genzoo.load("{name}")']
+    if architecture == "TextureNet":
+        lines += ["textures = model.sample(4, size=512, seed=0)  # (4, 3, 512, 512) in [0, 1]; any size", "```", "",
+                  f"or `genzoo texture {name} --out textures.png --size 512 --num 4`.", ""]
+        if "samples.png" in figures:
+            lines += ["Samples from fixed seeds, at the training size:", "", "![samples](samples.png)", ""]
+        if "compare.png" in figures:
+            lines += ["At their pixel scale: the example | two samples of this network at 256 px | two Gatys syntheses at the "
+                      "size `genzoo eval` compared:", "", "![compare](compare.png)", ""]
+        if "training-loss.png" in figures:
+            lines += ["Training curve:", "", "![training-loss](training-loss.png)", ""]
+        return lines
+    if architecture == "AdaINNet":
+        lines += ["out = model.stylize(photos, style)  # (N, 3, H, W) photos and one (3, h, w) style image in [0, 1]",
+                  "out = model.stylize(photos, style, alpha=0.5)  # the content-style trade-off",
+                  "out = model.stylize(photos, [style_a, style_b], style_weights=[0.7, 0.3])  # between styles",
+                  "out = model.stylize(photos, style, preserve_color=True)  # the photos' colours", "```", "",
+                  f"or `genzoo stylize {name} --content photo.jpg --style painting.jpg --out out.png --figure side_by_side.png` "
+                  "(`--alpha`, several `--style` with `--style-weights`, `--preserve-color`).", ""]
+    else:
+        lines += [f"out = model.stylize(photos)  # (N, 3, H, W) or (3, H, W) in [0, 1], any size, in {info.get('config', {}).get('style')}'s style",
+                  "```", "", f"or `genzoo stylize {name} --content photo.jpg --out out.png --figure side_by_side.png`.", ""]
+    if "translations.png" in figures:
+        lines += ["Photos (not in its training set) | style | output:", "", "![translations](translations.png)", ""]
+    for figure, caption in {"compare.png": "What `genzoo eval` compared, rows of photo | style | this network | Gatys's optimization",
+                            "training-loss.png": "Training curve"}.items():
+        if figure in figures:
+            lines += [f"{caption}:", "", f"![{figure[:-4]}]({figure})", ""]
     return lines
 
 
@@ -314,6 +351,8 @@ def _difference(measured: float, published: str | None) -> str:
 
 
 def _task_tag(info: dict[str, Any]) -> str:
+    if info.get("extractor"):
+        return "texture-synthesis" if info.get("architecture") == "TextureNet" else "style-transfer"
     if info.get("pipeline_tag", PIPELINE_TAG) == PIPELINE_TAG:
         return "image-generation"
     if info.get("family") == "interpolator":
@@ -322,6 +361,12 @@ def _task_tag(info: dict[str, Any]) -> str:
 
 
 def _shape_line(info: dict[str, Any], shape: str, value_range: tuple) -> str:
+    if info.get("extractor"):  # the texture and style family: fully convolutional, any size
+        what = ("Output: RGB textures of any size from noise at several scales" if info.get("architecture") == "TextureNet"
+                else "Input and output: RGB photos of any size")
+        return (f"{'- ' + what}, values in {value_range}\n- Features: trained with `{info['extractor']}`"
+                + (" (random weights, genzoo.backbones: no ImageNet weights on the machine that trained it)"
+                   if "random" in info["extractor"] else ""))
     if info.get("pipeline_tag", PIPELINE_TAG) != "image-to-image":
         return f"- Output: {shape} images, values in {value_range}; latent size {info.get('latent_dim')}"
     if info.get("family") == "interpolator":  # a fixed-size network: the policy's trunk ends in a linear layer

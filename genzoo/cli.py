@@ -68,6 +68,11 @@ def _output_shape(info: dict) -> str:
         return f"{info['channels']}x{info['image_size']}x{info['image_size']} {a} {arrow} {b}"
     if info.get("family") == "interpolator":
         return f"{info['channels']}x{info['image_size']}x{info['image_size']} start -> goal (at most {info.get('max_steps')} steps)"
+    if info.get("extractor"):  # the texture and style family: fully convolutional, any size
+        if info.get("architecture") == "TextureNet":
+            return "RGB texture, any size"
+        style = info.get("config", {}).get("style")  # a transform net's one style; AdaIN takes any
+        return f"RGB photo -> {style} style, any size" if style else "RGB photo + style image -> stylized, any size"
     if info.get("pipeline_tag") == "image-to-image":
         return f"RGB x{'/x'.join(map(str, info.get('scales', [])))}"
     return f"{info['channels']}x{info['image_size']}x{info['image_size']}"

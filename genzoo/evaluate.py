@@ -6,6 +6,8 @@
     genzoo eval ian-mnist --metrics recon --split heldout:5000 --data ../shared/data
     genzoo eval cyclegan-horse2zebra --metrics swd,cycle --data ../shared/data/horse2zebra-128
     genzoo eval pix2pix-celeba-edges --metrics l1,psnr,ssim,msssim --data ../shared/data/celeba-10k
+    genzoo eval transformnet-la-muse --metrics style,content,speed --data ../shared/data/style/content \
+        --style ../shared/data/style/style/la_muse.jpg --pairs 4    (style and texture networks: genzoo.evaluate_style)
     torchrun --nproc_per_node 4 -m genzoo.cli eval ...     (metric states reduce across ranks)
 
 What is compared with what:
@@ -74,6 +76,10 @@ METRIC_NAMES = {
     "l1": "l1",
     "steps": "steps",
     "confidence": "confidence",
+    "style": "style",
+    "content": "content",
+    "gram": "gram",
+    "speed": "speed",
 }
 SR_METRICS = ("psnr", "ssim")  # super-resolution networks (those with ``upscale``): measured against HR images
 # Translation networks (those with ``translate``): CycleGAN against the other domain's test images, pix2pix
@@ -107,7 +113,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         "--metrics",
         default="fid,kid,is,swd,msssim",
         help="comma-separated: fid, kid, is, swd, msssim, lpips, nll, recon; super-resolution: psnr, ssim; "
-        "CycleGAN: swd, cycle; pix2pix: l1, psnr, ssim, msssim; interpolators: l1, ssim, steps, confidence, fid, swd",
+        "CycleGAN: swd, cycle; pix2pix: l1, psnr, ssim, msssim; interpolators: l1, ssim, steps, confidence, fid, swd; "
+        "style networks: style, content, speed; texture networks: gram, speed",
     )
     parser.add_argument(
         "--scale", type=int, default=None, help="psnr, ssim: the upscaling factor (super-resolution networks)"
@@ -125,7 +132,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         "CycleGAN: test (default) or train; pix2pix: last:N (default last:500) or all"
     )
     parser.add_argument("--split-seed", type=int, default=0, help="the data module seed of a heldout:N split")
-    parser.add_argument("--num-samples", type=int, default=10_000, help="generated images (default 10000)")
+    parser.add_argument(
+        "--num-samples", type=int, default=None, help="generated images (default 10000; texture networks: 16)"
+    )
     parser.add_argument(
         "--num-real", type=int, default=None, help="reference images (default: as many as generated, at most all)"
     )
@@ -156,6 +165,18 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         "--latent-baseline", default=None,
         help="interpolators: the encoder-decoder model whose latent interpolation is the baseline (default: ian-mnist "
         "or ian-celeba by dataset; none: skip)",
+    )
+    parser.add_argument(
+        "--style", default=None, help="style networks: the style image (a transform net's own) or a folder of them (AdaIN)"
+    )
+    parser.add_argument(
+        "--size", type=int, default=None, help="style networks: the photos' side (default: the network's training size)"
+    )
+    parser.add_argument(
+        "--gatys-steps", type=int, default=300, help="style and texture networks: L-BFGS steps of the Gatys comparison"
+    )
+    parser.add_argument(
+        "--figure", default=None, metavar="PATH", help="style and texture networks: also save the compared images"
     )
     parser.add_argument("--cache-dir", default=None, help="reference feature cache (default: ~/.cache/genzoo/eval)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write cached reference features")
@@ -384,7 +405,7 @@ def _parse_metrics(text: str) -> list[str]:
     for raw in (t.strip().lower() for t in text.split(",") if t.strip()):
         if raw not in METRIC_NAMES:
             raise ValueError(f"unknown metric {raw!r}; choose from fid, kid, is, swd, msssim, lpips, nll, recon, psnr, ssim, "
-                             "cycle, l1, steps, confidence")
+                             "cycle, l1, steps, confidence, style, content, gram, speed")
         if METRIC_NAMES[raw] not in names:
             names.append(METRIC_NAMES[raw])
     if not names:
@@ -414,8 +435,10 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
     from genzoo.metrics import FID, KID, NLL, SWD, InceptionScore, LPIPSDiversity, MSSSIMDiversity, ReconstructionL1
 
     names = _parse_metrics(args.metrics)
-    if args.num_samples < 1:
+    if args.num_samples is not None and args.num_samples < 1:
         raise ValueError(f"--num-samples must be positive, got {args.num_samples}")
+    if args.gatys_steps < 1 or (args.size is not None and args.size < 16):
+        raise ValueError(f"--gatys-steps must be positive and --size at least 16, got {args.gatys_steps} and {args.size}")
     if not 0 <= args.seed <= MAX_SEED:
         raise ValueError(
             f"--seed must be in [0, {MAX_SEED}] (seeds of sample chunks must fit in 32 bits), got {args.seed}"
@@ -429,6 +452,12 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
     if type(network).__name__ == "TransformationInterpolator":
         results = evaluate_interpolation(network, names, args, progress, offline)
         return report_results(args, info, device, world, rank, results)
+    if hasattr(network, "stylize") or hasattr(network, "noise_shapes"):  # the texture and style family
+        from genzoo.evaluate_style import evaluate_stylizer, evaluate_texture
+
+        evaluate = evaluate_stylizer if hasattr(network, "stylize") else evaluate_texture
+        return report_results(args, info, device, world, rank, evaluate(network, names, args, progress))
+    args.num_samples = args.num_samples or 10_000
     if hasattr(network, "translate"):
         results = evaluate_translation(network, names, args, progress)
         return report_results(args, info, device, world, rank, results)

@@ -34,8 +34,15 @@ METRIC_ARGUMENT = {
     "ssim": "ssim",
     "steps": "steps",  # interpolators: steps taken, classifier confidence of the frames
     "confidence": "confidence",
+    "style_loss": "style",  # the texture and style family (genzoo.evaluate_style)
+    "content_loss": "content",
+    "gram_distance": "gram",
+    "seconds_per_image": "speed",
 }
 SR_DATA = "sr"  # super-resolution test sets (Set5) live in <data>/sr/<reference>
+STYLE_DATA = "style"  # style networks' photos: <data>/style/<reference>; their styles: <data>/style/<style_images>
+TEXTURE_DATA = "textures"  # texture networks' examples: <data>/textures/<reference>
+NOT_REPLAYED = ("seconds_per_image",)  # timings depend on the machine and its load
 # Protocol fields that must agree for metrics to be replayed in one run (the samples, the extractor, the bound).
 RUN_FIELDS = ("num_generated", "seed", "extractor", "nll_bound", "scale")
 
@@ -45,6 +52,8 @@ def run_key(protocol: dict) -> tuple:
     than samples (NLL, reconstruction) also need the same split and count."""
     if "max_steps" in protocol:  # an interpolator's metrics: all recorded by one `genzoo eval` run on the same pairs
         return ("interpolation", protocol["pairs"], protocol.get("reference"), protocol.get("reference_split"))
+    if "gatys_steps" in protocol:  # a style or texture network's metrics: one run against Gatys
+        return ("style", protocol.get("reference"), protocol.get("reference_split"), protocol["gatys_steps"])
     key = tuple(protocol.get(field) for field in RUN_FIELDS)
     if protocol.get("num_generated") is None:
         key += (protocol.get("reference_split"), protocol.get("num_real"))
@@ -81,6 +90,8 @@ def replay_arguments(name: str, metrics: list[dict], data_root: Path = SHARED_DA
     protocol = metrics[0]["protocol"]
     if "max_steps" in protocol:
         return interpolation_replay_arguments(name, metrics, data_root)
+    if "gatys_steps" in protocol:
+        return style_replay_arguments(name, metrics, data_root)
     if any(key in protocol for key in TRANSLATION_FIELDS):
         return translation_replay_arguments(name, metrics, data_root)
     with_reference = next((m["protocol"] for m in metrics if m["protocol"].get("reference") is not None), None)
@@ -168,6 +179,23 @@ def interpolation_replay_arguments(name: str, metrics: list[dict], data_root: Pa
     return parser.parse_args(argv)
 
 
+def style_replay_arguments(name: str, metrics: list[dict], data_root: Path) -> argparse.Namespace:
+    """Style networks (style, content, speed on the first N photos) and texture networks (gram, speed)."""
+    protocol = metrics[0]["protocol"]
+    arguments = list(dict.fromkeys(METRIC_ARGUMENT[m["type"]] for m in metrics))
+    argv = [str(name), "--metrics", ",".join(arguments), "--no-progress", "--offline", "--seed", str(protocol.get("seed") or 0),
+            "--gatys-steps", str(protocol["gatys_steps"])]
+    if "style_images" in protocol:
+        argv += ["--data", str(data_root / STYLE_DATA / protocol["reference"]), "--style",
+                 str(data_root / STYLE_DATA / protocol["style_images"]), "--pairs", str(protocol["num_real"]),
+                 "--size", str(protocol["input_resolution"])]
+    else:
+        argv += ["--data", str(data_root / TEXTURE_DATA / protocol["reference"]), "--num-samples", str(protocol["num_generated"])]
+    parser = argparse.ArgumentParser()
+    add_eval_arguments(parser)
+    return parser.parse_args(argv)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name, metrics", recorded_runs())
 def test_shipped_checkpoint_reproduces_its_recorded_metrics(name, metrics):
@@ -184,6 +212,8 @@ def test_shipped_checkpoint_reproduces_its_recorded_metrics(name, metrics):
     measured = {m["type"]: m for m in summary["metrics"]}
     by_name = {m["name"]: m for m in summary["metrics"]}  # SR records a network and a bicubic PSNR per scale
     for recorded in metrics:
+        if recorded["type"] in NOT_REPLAYED:
+            continue
         now = by_name.get(recorded["name"]) or measured[recorded["type"]]
         sha = recorded["protocol"].get("extractor_sha256")
         assert now["protocol"].get("extractor_sha256") == sha, f"{recorded['name']}: the extractor's weights changed"
@@ -238,3 +268,40 @@ def test_a_recorded_protocol_replays_to_the_same_numbers(tmp_path, fake_mnist):
             m["type"]: m["value"] for m in run_eval(replay_arguments(tmp_path / "tiny", metrics, fake_mnist))["metrics"]
         }
         assert replayed == {m["type"]: m["value"] for m in metrics}
+
+
+def test_a_recorded_style_protocol_replays_to_the_same_numbers(tmp_path):
+    # Style and texture networks: recorded against the data layout of ../shared/data (style/content, style/style,
+    # textures/), then replayed from the stamps alone; timings are recorded but not compared.
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from genzoo.hub import save_folder
+    from genzoo.models.style import TextureNet, TransformNet
+
+    rng = np.random.default_rng(0)
+    for folder, count in (("style/content", 3), ("style/style", 1), ("textures", 1)):
+        (tmp_path / folder).mkdir(parents=True)
+        for i in range(count):
+            Image.fromarray(rng.integers(0, 256, (36, 40, 3), dtype=np.uint8)).save(tmp_path / folder / f"{i}.png")
+    (tmp_path / "textures" / "0.png").rename(tmp_path / "textures" / "stripes.png")
+    torch.manual_seed(0)
+    save_folder(TransformNet(image_size=32, **TransformNet.TINY_CONFIG), tmp_path / "net")
+    save_folder(TextureNet(image_size=32, texture="stripes", **TextureNet.TINY_CONFIG), tmp_path / "tex")
+    parser = argparse.ArgumentParser()
+    add_eval_arguments(parser)
+    runs = [
+        [str(tmp_path / "net"), "--metrics", "style,content,speed", "--data", str(tmp_path / "style/content"), "--style",
+         str(tmp_path / "style/style/0.png"), "--pairs", "2", "--gatys-steps", "2", "--no-progress"],
+        [str(tmp_path / "tex"), "--metrics", "gram,speed", "--data", str(tmp_path / "textures"), "--num-samples", "2",
+         "--gatys-steps", "2", "--no-progress"],
+    ]
+    for argv in runs:
+        recorded = run_eval(parser.parse_args(argv))["metrics"]
+        assert len({run_key(m["protocol"]) for m in recorded}) == 1  # one `genzoo eval` run
+        replayed = run_eval(replay_arguments(argv[0], recorded, tmp_path))["metrics"]
+        compared = [m for m in recorded if m["type"] not in NOT_REPLAYED]
+        assert compared and {m["name"]: m["value"] for m in compared} == {
+            m["name"]: m["value"] for m in replayed if m["type"] not in NOT_REPLAYED
+        }

@@ -71,10 +71,10 @@ def test_size_budget():
         for figure in (MODEL_CARDS / name).glob("*.*"):
             if figure.suffix in (".png", ".gif"):
                 assert figure.stat().st_size <= MB, f"{figure}: figures are optimized PNGs or small GIFs (<= 1 MB)"
-    # The clone carries every release; 46 MB keeps the whole tracked tree (code and tests: ~3 MB) under 48 MiB, so
-    # that a GPU machine of ours (64 MiB with the tree) still receives the data a training run carries.
+    # The clone carries every release; 48 MB keeps the whole tracked tree (code, tests, docs: ~3.6 MB) under 52 MB, so
+    # that a GPU machine of ours (64 MiB = 67 MB with the tree) still receives the ~15 MB of data a run carries.
     total = sum(p.stat().st_size for p in MODEL_CARDS.rglob("*") if p.is_file())
-    assert total <= 46 * MB, f"model_cards/ holds {total:,} bytes (budget 46 MB): publish new weights to the Hub only"
+    assert total <= 48 * MB, f"model_cards/ holds {total:,} bytes (budget 48 MB): publish new weights to the Hub only"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -301,6 +301,8 @@ def test_wheel_install_loads_offline_from_a_clone_or_says_how(tmp_path):
         "    if hasattr(m, 'translate'):\n        m.translate(torch.rand(1, m.channels, m.image_size, m.image_size) * 2 - 1)\n"
         "    elif hasattr(m, 'upscale'):\n        m.upscale(torch.rand(3, 8, 8), m.scales[0])\n"
         "    elif hasattr(m, 'interpolate'):\n        m.interpolate(*torch.rand(2, m.channels, m.image_size, m.image_size))\n"
+        "    elif hasattr(m, 'encode'):\n        m.stylize(torch.rand(3, 16, 16), torch.rand(3, 16, 16))\n"  # AdaIN: any style
+        "    elif hasattr(m, 'stylize'):\n        m.stylize(torch.rand(3, 16, 16))\n"
         "    else:\n        m.sample(1, seed=0)\nprint('ok')"
     )
     env["GENZOO_MODEL_CARDS"] = str(MODEL_CARDS)

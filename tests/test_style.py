@@ -390,6 +390,45 @@ def test_adain_training_lowers_its_loss_and_exports_a_loadable_folder(style_data
     assert network.stylize(rand(3, 16, 16), rand(3, 16, 16, seed=1)).shape == (3, 16, 16)
 
 
+class PixelL1BeforeTheStep(L.Callback):
+    """The mean |output - content| of the network the step starts from, beside the loss the step returned."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[float, float]] = []
+        self.expected = 0.0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        content, _ = batch
+        with torch.no_grad():
+            if isinstance(pl_module, AdaINTask):
+                output = pl_module.net.decoder(pl_module.features(content)["relu4_1"])
+            else:
+                output = pl_module.net(content)
+            self.expected = float((output - content).abs().mean())
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.pairs.append((self.expected, float(outputs["loss"])))
+
+
+@pytest.mark.parametrize("kind", ["transform", "adain"])
+def test_pixel_warmup_then_the_papers_loss(style_data, tmp_path, kind):
+    L.seed_everything(0)
+    if kind == "transform":
+        task = TransformNetTask(image_shape=(3, 32, 32), width=4, n_blocks=1, content_layers=("relu1_1",),
+                                style_layers=SHALLOW, warmup_steps=3)
+    else:
+        task = AdaINTask(image_shape=(3, 32, 32), decoder_width=4, lr_decay=0.0, warmup_steps=3)
+    data = ContentStyleDataModule(str(style_data["content"]), str(style_data["styles"]), load_size=36, crop_size=32, batch_size=2)
+    check = PixelL1BeforeTheStep()
+    fit(task, data, 5, tmp_path, [check])
+    for expected, loss in check.pairs[:3]:  # the warm-up: the pixel L1 to the input
+        assert loss == pytest.approx(expected, rel=1e-4)
+    for expected, loss in check.pairs[3:]:  # then the paper's loss, another number
+        assert loss != pytest.approx(expected, rel=1e-2)
+    with pytest.raises(ValueError, match="warmup_steps must be >= 0"):
+        AdaINTask(image_shape=(3, 32, 32), decoder_width=4, warmup_steps=-1)
+
+
 def test_fine_tuning_from_another_extractor_warns(tmp_path):
     save_folder(TransformNet(image_size=32, extractor="vgg19-random-seed1", **TransformNet.TINY_CONFIG), tmp_path / "net")
     with pytest.warns(ExtractorMismatchWarning, match="vgg19-random-seed1"):
@@ -479,3 +518,83 @@ def test_stylize_texture_and_restore_commands(tmp_path, capsys):
         main(["stylize", "gatys", "--content", photo, "--style", style, "--style", style, "--out", str(tmp_path / "x.png")])
     with pytest.raises(SystemExit, match="AdaIN's"):
         main(["stylize", "gatys", "--content", photo, "--style", style, "--alpha", "0.5", "--out", str(tmp_path / "x.png")])
+
+
+# ---- genzoo eval against Gatys -------------------------------------------------------------------
+def eval_args(*argv: str):
+    import argparse
+
+    from genzoo.evaluate import add_eval_arguments
+
+    parser = argparse.ArgumentParser()
+    add_eval_arguments(parser)
+    return parser.parse_args([*argv, "--no-progress", "--offline", "--gatys-steps", "2"])
+
+
+def test_eval_of_a_style_network_against_gatys_and_the_photo(style_data, tmp_path):
+    from genzoo.evaluate import run_eval
+    from genzoo.style import load_image, measure, resize_shorter
+
+    torch.manual_seed(0)
+    save_folder(TransformNet(image_size=32, style="stripes", **TransformNet.TINY_CONFIG), tmp_path / "net")
+    summary = run_eval(eval_args(str(tmp_path / "net"), "--metrics", "style,content,speed", "--data", str(style_data["content"]),
+                                 "--style", str(style_data["texture"]), "--pairs", "2"))
+    results = {m["name"]: m for m in summary["metrics"]}
+    assert sorted(results) == sorted([f"{kind} loss ({who})" for kind in ("Style", "Content")
+                                      for who in ("TransformNet", "Gatys, 2 L-BFGS steps", "photo as is")]
+                                     + ["Seconds per image (TransformNet)", "Seconds per image (Gatys, 2 L-BFGS steps)"])
+    assert results["Content loss (photo as is)"]["value"] == 0.0  # the photo has its own content
+    protocol = results["Style loss (TransformNet)"]["protocol"]
+    assert protocol["extractor"] == "vgg19-random-seed0" and protocol["num_real"] == 2 and protocol["input_resolution"] == 32
+    assert protocol["style_images"] == "texture.png"  # the style file beside the photos' folder
+    # The network's number is measure() of its output on the first photo and the second (32 px squares).
+    network = load_folder(tmp_path / "net")
+    photos = sorted(style_data["content"].iterdir())[:2]
+    style = load_image(style_data["texture"])
+    expected = []
+    for path in photos:
+        photo = resize_shorter(load_image(path), 32)[:, :, 2:34]  # 36 high, 40 wide: 32 x 36, then the centre square
+        styled = resize_shorter(style, 32)
+        expected.append(measure(network.stylize(photo), content=photo, style=styled)["content_loss"])
+    assert results["Content loss (TransformNet)"]["value"] == pytest.approx(float(np.mean(expected)), rel=1e-4)
+    with pytest.raises(ValueError, match="has one style"):
+        run_eval(eval_args(str(tmp_path / "net"), "--metrics", "style", "--data", str(style_data["content"]), "--style",
+                           str(style_data["styles"])))
+    with pytest.raises(ValueError, match="--style is needed"):
+        run_eval(eval_args(str(tmp_path / "net"), "--metrics", "style", "--data", str(style_data["content"])))
+    with pytest.raises(ValueError, match="measured with style, content, speed"):
+        run_eval(eval_args(str(tmp_path / "net"), "--metrics", "fid", "--data", str(style_data["content"])))
+    with pytest.raises(ValueError, match=r"--pairs must be in \[1, 8\]"):
+        run_eval(eval_args(str(tmp_path / "net"), "--metrics", "style", "--data", str(style_data["content"]), "--style",
+                           str(style_data["texture"]), "--pairs", "9"))
+
+
+def test_eval_of_adain_pairs_photos_with_a_folder_of_styles(style_data, tmp_path):
+    from genzoo.evaluate import run_eval
+
+    save_folder(AdaINNet(image_size=32, **AdaINNet.TINY_CONFIG), tmp_path / "adain")
+    summary = run_eval(eval_args(str(tmp_path / "adain"), "--metrics", "style", "--data", str(style_data["content"]),
+                                 "--style", str(style_data["styles"]), "--pairs", "4", "--size", "24", "--figure",
+                                 str(tmp_path / "compare.png")))
+    assert Image.open(tmp_path / "compare.png").size == (4 * 26 + 2, 4 * 26 + 2)  # rows: photo | style | AdaIN | Gatys
+    protocol = summary["metrics"][0]["protocol"]
+    assert protocol["styles"] == ["0000.png", "0001.png", "0002.png", "0000.png"]  # photo i with style i mod 3
+    assert protocol["style_images"] == "styles" and protocol["input_resolution"] == 24
+
+
+def test_eval_of_a_texture_network_between_its_floor_and_ceiling(style_data, tmp_path):
+    from genzoo.evaluate import run_eval
+
+    save_folder(TextureNet(image_size=32, texture="texture", **TextureNet.TINY_CONFIG), tmp_path / "tex")
+    summary = run_eval(eval_args(str(tmp_path / "tex"), "--metrics", "gram,speed", "--data", str(style_data["texture"].parent),
+                                 "--num-samples", "3", "--figure", str(tmp_path / "compare.png")))
+    results = {m["name"]: m for m in summary["metrics"]}
+    # the example (40 px) | two samples at 256 px | two Gatys syntheses (32 px), at their pixel scale
+    assert Image.open(tmp_path / "compare.png").size == (40 + 256 + 256 + 32 + 32 + 4 * 4, 256)
+    floor = results["Gram distance (random crops of the example (floor))"]
+    ceiling = results["Gram distance (uniform noise (ceiling))"]
+    assert floor["value"] < ceiling["value"]  # pieces of the stripes are nearer the stripes than noise is
+    assert floor["protocol"]["input_resolution"] == 32 and floor["protocol"]["num_generated"] == 3  # 7/8 of 40, by 16
+    assert "Gram distance (TextureNet)" in results and "Seconds per image (Gatys, 2 L-BFGS steps)" in results
+    with pytest.raises(FileNotFoundError, match="no example texture.png"):
+        run_eval(eval_args(str(tmp_path / "tex"), "--metrics", "gram", "--data", str(style_data["content"])))

@@ -131,6 +131,26 @@ class _StylizationTask(StyleTask):
     def stylize_batch(self, network: StyleNetwork, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def pixel_warmup(self, output: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        """The warm-up loss: mean |output - content|, before the paper's loss takes over at ``warmup_steps``.
+
+        Why: with the random-weight extractor the feature losses alone teach a network from scratch to keep a
+        photo's content far too slowly for a CPU budget (pilots: after 400 batches the transform net's relative
+        content loss was still ~2.4, worse than a blank image, and AdaIN's decoder made the same blobs for every
+        photo). A network that first reproduces (transform net) or decodes (AdaIN) its input starts the paper's
+        training from photos, not from noise.
+        """
+        loss = (output.float() - content.float()).abs().mean()
+        self.log_dict({"loss/pixel_warmup": loss.detach(), "loss": loss.detach()}, prog_bar=True)
+        return loss
+
+    def on_train_batch_start(self, batch, batch_idx) -> None:
+        # At the switch, a fresh Adam for the new loss: its moments were estimated on pixel-L1 gradients thousands of
+        # times smaller than AdaIN's loss gives, and the first steps on the new loss then threw the decoder into a
+        # constant image it did not leave (pilot: collapsed at the switch, step 300).
+        if self.global_step == self.hparams.get("warmup_steps", 0) > 0:
+            self.optimizers().optimizer.state.clear()
+
     @torch.no_grad()
     def translation_figure(self, network: StyleNetwork, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """Rows of (content, style, output) in [0, 1]; the export callback calls it with the stored network."""
@@ -151,17 +171,20 @@ class TransformNetTask(_StylizationTask):
     content_layers, style_layers: VGG layers of the feature loss (Johnson: relu2_2) and of the Gram loss.
     content_weight, style_weight, tv_weight: the losses' weights (the relative losses of ``genzoo.style.gatys``, with
         its weights by default).
+    warmup_steps: first train the network to return its input (pixel L1) for this many steps, then the paper's
+        loss (not in the paper; see ``pixel_warmup``).
     extractor, extractor_path, extractor_seed, lr, lr_decay, name, init_from: see ``TextureNetTask``.
     """
 
     def __init__(self, image_shape: tuple[int, int, int] = (3, 256, 256), width: int = 32, n_blocks: int = 5,
                  style: str = "style", content_layers: Sequence[str] = ("relu2_2",),
                  style_layers: Sequence[str] = STYLE_LAYERS, content_weight: float = 1.0,
-                 style_weight: float = 10.0, tv_weight: float = 1.0, extractor: str = "random",
+                 style_weight: float = 10.0, tv_weight: float = 1.0, warmup_steps: int = 0, extractor: str = "random",
                  extractor_path: str | None = None, extractor_seed: int = 0, lr: float = 1e-3, lr_decay: float = 0.0,
                  name: str | None = None, init_from: str | None = None) -> None:
         super().__init__(name=name, init_from=init_from)
-        self.check_weights(content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight)
+        self.check_weights(content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+                           warmup_steps=warmup_steps)
         self.save_hyperparameters()
         self.build_extractor(extractor, extractor_path, (*content_layers, *style_layers), extractor_seed)
         self.net = TransformNet(image_size=image_shape[1], width=width, n_blocks=n_blocks, style=style,
@@ -174,6 +197,8 @@ class TransformNetTask(_StylizationTask):
     def training_step(self, batch, batch_idx):
         content, style = batch
         hp = self.hparams
+        if self.global_step < hp.warmup_steps:
+            return self.pixel_warmup(self.net(content), content)
         with torch.no_grad():
             content_features = self.features(content)
             style_grams = {layer: gram_matrix(f).mean(0, keepdim=True) for layer, f in self.features(style).items()}
@@ -193,16 +218,22 @@ class AdaINTask(_StylizationTask):
     image_shape: (3, size, size) of the training crops; linked from the data module by the CLI.
     decoder_width: the decoder (see ``genzoo.models.style.AdaINNet``; the paper: 64).
     style_weight: weight of the mean/std style loss (the paper: 10).
+    warmup_steps: first train the decoder to invert the encoder (decoder(f(content)) against the content, pixel L1)
+        for this many steps, then the paper's loss (not in the paper; see ``pixel_warmup``).
+    identity_weight: after the warm-up, keep that pixel L1 in the loss with this weight: the identity loss of Park
+        and Lee (SANet, CVPR 2019), which keeps the decoder an inverse of the encoder, so the content's structure
+        survives; 0: the paper's loss alone.
     extractor, extractor_path, extractor_seed: the encoder's weights (see ``TextureNetTask``).
     lr, lr_decay: Adam's rate and its decay lr / (1 + lr_decay * step) (the paper's code: 1e-4, 5e-5).
     name, init_from: see ``GenerativeTask``.
     """
 
     def __init__(self, image_shape: tuple[int, int, int] = (3, 256, 256), decoder_width: int = 64, style_weight: float = 10.0,
-                 extractor: str = "random", extractor_path: str | None = None, extractor_seed: int = 0, lr: float = 1e-4,
-                 lr_decay: float = 5e-5, name: str | None = None, init_from: str | None = None) -> None:
+                 warmup_steps: int = 0, identity_weight: float = 0.0, extractor: str = "random", extractor_path: str | None = None,
+                 extractor_seed: int = 0, lr: float = 1e-4, lr_decay: float = 5e-5, name: str | None = None,
+                 init_from: str | None = None) -> None:
         super().__init__(name=name, init_from=init_from)
-        self.check_weights(style_weight=style_weight)
+        self.check_weights(style_weight=style_weight, warmup_steps=warmup_steps, identity_weight=identity_weight)
         self.save_hyperparameters()
         self.build_extractor(extractor, extractor_path, ENCODER_LAYERS, extractor_seed)
         self.net = AdaINNet(image_size=image_shape[1], decoder_width=decoder_width, extractor=self.extractor.name)
@@ -216,6 +247,10 @@ class AdaINTask(_StylizationTask):
 
     def training_step(self, batch, batch_idx):
         content, style = batch
+        if self.global_step < self.hparams.warmup_steps:
+            with torch.no_grad():
+                content_features = self.features(content)["relu4_1"]
+            return self.pixel_warmup(self.net.decoder(content_features), content)
         with torch.no_grad():
             content_features = self.features(content)["relu4_1"]
             style_features = self.features(style)
@@ -225,6 +260,10 @@ class AdaINTask(_StylizationTask):
         content_term = content_loss(features["relu4_1"], target)
         style_term = sum(adain_style_loss(features[layer], style_features[layer]) for layer in ENCODER_LAYERS)
         loss = content_term + self.hparams.style_weight * style_term
-        self.log_dict({"loss/content": content_term.detach(), "loss/style": style_term.detach(), "loss": loss.detach(),
-                       "lr": self.optimizers().param_groups[0]["lr"]}, prog_bar=True)
+        logged = {"loss/content": content_term.detach(), "loss/style": style_term.detach()}
+        if self.hparams.identity_weight > 0:
+            identity_term = (self.net.decoder(content_features).float() - content.float()).abs().mean()
+            loss = loss + self.hparams.identity_weight * identity_term
+            logged["loss/identity"] = identity_term.detach()
+        self.log_dict({**logged, "loss": loss.detach(), "lr": self.optimizers().param_groups[0]["lr"]}, prog_bar=True)
         return loss
