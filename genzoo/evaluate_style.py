@@ -106,13 +106,17 @@ def evaluate_stylizer(network, names: list[str], args: argparse.Namespace, progr
     losses: dict[str, dict[str, list[float]]] = {who: {"style": [], "content": []} for who in ("network", "gatys", "photo")}
     seconds: dict[str, list[float]] = {"network": [], "gatys": []}
     adain = hasattr(network, "encode")
+
+    def stylize(photo: torch.Tensor, style: torch.Tensor) -> torch.Tensor:  # a transform net has its style built in
+        return (network.stylize(photo, style) if adain else network.stylize(photo)).float().cpu()
+
     rows = []
     for i in tqdm(range(pairs), desc=f"{pairs} pairs", disable=not progress):
         photo = _centre_square(load_image(photos[i]), size)
         style = resize_shorter(load_image(styles[i % len(styles)]), size)
         if i == 0:  # warm-up: the first pass allocates and builds the encoder
-            network.stylize(photo, style) if adain else network.stylize(photo)
-        stylized, took = _timed(lambda: (network.stylize(photo, style) if adain else network.stylize(photo)).float().cpu())
+            stylize(photo, style)
+        stylized, took = _timed(lambda: stylize(photo, style))
         seconds["network"].append(took)
         optimized, took = _timed(lambda: gatys(photo, style, steps=steps, extractor=extractor, progress=False, device=device))
         seconds["gatys"].append(took)

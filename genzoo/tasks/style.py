@@ -123,6 +123,11 @@ class TextureNetTask(StyleTask):
         return loss
 
 
+def pixel_l1(output: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """mean |output - content| in float32: the warm-up loss, and AdaIN's identity loss."""
+    return (output.float() - content.float()).abs().mean()
+
+
 class _StylizationTask(StyleTask):
     """Previews for the image-to-image tasks: rows of (content, style, output)."""
 
@@ -138,9 +143,10 @@ class _StylizationTask(StyleTask):
         photo's content far too slowly for a CPU budget (pilots: after 400 batches the transform net's relative
         content loss was still ~2.4, worse than a blank image, and AdaIN's decoder made the same blobs for every
         photo). A network that first reproduces (transform net) or decodes (AdaIN) its input starts the paper's
-        training from photos, not from noise.
+        training from photos, not from noise: enough for the released transform nets, not for AdaIN's decoder
+        (recipes/style/adain.yaml).
         """
-        loss = (output.float() - content.float()).abs().mean()
+        loss = pixel_l1(output, content)
         self.log_dict({"loss/pixel_warmup": loss.detach(), "loss": loss.detach()}, prog_bar=True)
         return loss
 
@@ -247,12 +253,11 @@ class AdaINTask(_StylizationTask):
 
     def training_step(self, batch, batch_idx):
         content, style = batch
-        if self.global_step < self.hparams.warmup_steps:
-            with torch.no_grad():
-                content_features = self.features(content)["relu4_1"]
-            return self.pixel_warmup(self.net.decoder(content_features), content)
         with torch.no_grad():
             content_features = self.features(content)["relu4_1"]
+        if self.global_step < self.hparams.warmup_steps:
+            return self.pixel_warmup(self.net.decoder(content_features), content)
+        with torch.no_grad():
             style_features = self.features(style)
             target = adain_transfer(content_features, style_features["relu4_1"])
         output = self.net.decoder(target)
@@ -262,7 +267,7 @@ class AdaINTask(_StylizationTask):
         loss = content_term + self.hparams.style_weight * style_term
         logged = {"loss/content": content_term.detach(), "loss/style": style_term.detach()}
         if self.hparams.identity_weight > 0:
-            identity_term = (self.net.decoder(content_features).float() - content.float()).abs().mean()
+            identity_term = pixel_l1(self.net.decoder(content_features), content)
             loss = loss + self.hparams.identity_weight * identity_term
             logged["loss/identity"] = identity_term.detach()
         self.log_dict({**logged, "loss": loss.detach(), "lr": self.optimizers().param_groups[0]["lr"]}, prog_bar=True)
