@@ -85,8 +85,9 @@ def _style_files(style: str | None, network) -> list[Path]:
 
 def evaluate_stylizer(network, names: list[str], args: argparse.Namespace, progress: bool) -> list:
     """Style and content losses and speed of ``network.stylize`` against Gatys and the photo as is (see the module)."""
+    from genzoo.backbones import feature_extractor
     from genzoo.data import list_image_files
-    from genzoo.style import gatys, load_image, measure, resize_shorter
+    from genzoo.style import DEFAULT_STYLE_LAYERS, GATYS_CONTENT_LAYERS, gatys, load_image, measure, resize_shorter
 
     wrong = [n for n in names if n not in STYLIZER_METRICS]
     if wrong:
@@ -100,8 +101,9 @@ def evaluate_stylizer(network, names: list[str], args: argparse.Namespace, progr
         raise ValueError(f"--pairs must be in [1, {len(photos)}] (the photos of {args.data}), got {pairs}")
     size = args.size or int(network.config["image_size"])
     steps = args.gatys_steps
-    extractor = network.extractor_name
     device = network.device
+    # One extractor for every optimization and measurement (building the random one draws and calibrates its weights).
+    extractor = feature_extractor(network.extractor_name, layers=(*GATYS_CONTENT_LAYERS, *DEFAULT_STYLE_LAYERS)).to(device)
 
     losses: dict[str, dict[str, list[float]]] = {who: {"style": [], "content": []} for who in ("network", "gatys", "photo")}
     seconds: dict[str, list[float]] = {"network": [], "gatys": []}
@@ -183,7 +185,8 @@ def _unscaled_row(images: list[torch.Tensor], path: str) -> None:
 def evaluate_texture(network, names: list[str], args: argparse.Namespace, progress: bool) -> list:
     """Gram distance to the example of network samples, random crops (floor), noise (ceiling) and Gatys syntheses,
     and speed (see the module)."""
-    from genzoo.style import load_image
+    from genzoo.backbones import feature_extractor
+    from genzoo.style import DEFAULT_STYLE_LAYERS, load_image
     from genzoo.texture import gram_distance, synthesize
 
     wrong = [n for n in names if n not in TEXTURE_METRICS]
@@ -198,7 +201,7 @@ def evaluate_texture(network, names: list[str], args: argparse.Namespace, progre
         raise ValueError(f"{example_path} ({tuple(example.shape[-2:])}) is too small to crop 16x16 pieces from")
     count = args.num_samples or TEXTURE_DEFAULT_SAMPLES
     steps = args.gatys_steps
-    extractor = network.extractor_name
+    extractor = feature_extractor(network.extractor_name, layers=DEFAULT_STYLE_LAYERS).to(network.device)  # built once
     generator = torch.Generator().manual_seed(args.seed)
 
     network.sample(1, size=size, seed=args.seed)  # warm-up
