@@ -6,8 +6,13 @@ plain, genzoo, ...) so that a busy machine slows both alike; the median of each 
 
     python benchmarks/dcgan_throughput.py                      # MNIST-sized DCGAN, CPU
     python benchmarks/dcgan_throughput.py --device cuda --image-size 64 --channels 3 --width 64
+    python benchmarks/dcgan_throughput.py --precision bf16-mixed --channels-last   # the fast settings, both sides
 
-Prints a table and writes benchmarks/results/dcgan_throughput.json.
+``--precision bf16-mixed`` is bf16 autocast (Lightning's flag; ``torch.autocast`` in the plain loop);
+``--channels-last`` converts the networks' weights to channels-last memory format (genzoo's ``ChannelsLast``
+callback; ``Module.to(memory_format=...)`` in the plain loop).
+
+Prints a table and adds the result, under a label naming the settings, to benchmarks/results/dcgan_throughput.json.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from genzoo.callbacks import ChannelsLast
 from genzoo.losses import discriminator_bce_loss, generator_bce_loss
 from genzoo.models.dcgan import DCGAN
 from genzoo.tasks import DCGANTask
@@ -39,6 +45,9 @@ def plain_loop(args: argparse.Namespace) -> float:
     torch.manual_seed(0)
     device = torch.device(args.device)
     net = DCGAN(image_size=args.image_size, channels=args.channels, latent_dim=100, g_width=args.width, d_width=args.width).to(device)
+    if args.channels_last:
+        net.to(memory_format=torch.channels_last)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
     opt_g = torch.optim.Adam(net.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(net.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     start = None
@@ -48,12 +57,14 @@ def plain_loop(args: argparse.Namespace) -> float:
             start = time.perf_counter()
         real = real.to(device)
         z = torch.randn(real.shape[0], 100, generator=torch.Generator().manual_seed(index)).to(real)
-        fake = net.generator(z)
-        d_loss = discriminator_bce_loss(net.discriminator(real), net.discriminator(fake.detach()))
+        with autocast:
+            fake = net.generator(z)
+            d_loss = discriminator_bce_loss(net.discriminator(real), net.discriminator(fake.detach()))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        g_loss = generator_bce_loss(net.discriminator(fake))
+        with autocast:
+            g_loss = generator_bce_loss(net.discriminator(fake))
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
@@ -80,9 +91,11 @@ def genzoo_task(args: argparse.Namespace) -> float:
     torch.manual_seed(0)
     task = DCGANTask(image_shape=(args.channels, args.image_size, args.image_size), g_width=args.width, d_width=args.width)
     timer = BatchTimer(args.warmup)
+    callbacks = [timer, ChannelsLast()] if args.channels_last else [timer]
     trainer = L.Trainer(
         accelerator="gpu" if args.device.startswith("cuda") else "cpu", devices=1, max_epochs=1, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
+        precision=args.precision, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        callbacks=callbacks,
     )
     trainer.fit(task, make_loader(args))
     return args.batches / (timer.end - timer.start)
@@ -104,6 +117,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
+    parser.add_argument("--channels-last", action="store_true", help="networks in channels-last memory format")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "dcgan_throughput.json"))
     args = parser.parse_args()
     if args.threads:
@@ -115,7 +130,7 @@ def main() -> None:
         genzoo.append(genzoo_task(args))
         print(f"repeat {repeat + 1}/{args.repeats}: plain {plain[-1]:.2f} batches/s, genzoo {genzoo[-1]:.2f} batches/s")
     result = {
-        "setup": vars(args) | {"torch_threads": torch.get_num_threads()},
+        "setup": {key: value for key, value in vars(args).items() if key != "out"} | {"torch_threads": torch.get_num_threads()},
         "hardware": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else f"{platform.machine()} CPU",
         "plain_batches_per_s": plain,
         "genzoo_batches_per_s": genzoo,
@@ -126,8 +141,14 @@ def main() -> None:
     print(f"\n| loop | batches/s (median of {args.repeats}) |\n|---|---|")
     print(f"| plain PyTorch | {result['plain_median']:.2f} |\n| genzoo DCGANTask + Trainer | {result['genzoo_median']:.2f} |")
     print(f"ratio genzoo / plain = {result['ratio_genzoo_over_plain']:.3f}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    label = (f"{result['hardware']}, {args.image_size}px x{args.channels} width {args.width} batch {args.batch_size}, "
+             f"{torch.get_num_threads()} thread(s), {args.precision}{', channels-last' if args.channels_last else ''}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    results[label] = result
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written to {out} as {label!r}")
 
 
 if __name__ == "__main__":

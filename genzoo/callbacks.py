@@ -1,6 +1,7 @@
 """Lightning callbacks that make training visible and its result publishable.
 
 * ``SampleGrid`` writes a PNG grid of samples from fixed noise at the end of every N epochs.
+* ``ChannelsLast`` keeps the convolution weights in channels-last memory format during training (speed).
 * ``ExportCheckpoint`` writes, when training ends, the Hub-ready folder (config.json,
   model.safetensors in half precision, README.md card with the training record, samples.png, or
   translations.png for translation networks) that
@@ -75,6 +76,23 @@ class SampleGrid(L.Callback):
         nrow = getattr(pl_module, "preview_columns", None)
         path = save_grid(images, folder / f"epoch{trainer.current_epoch:03d}-step{trainer.global_step:06d}.png", nrow=nrow)
         rank_zero_info(f"sample grid: {path}")
+
+
+class ChannelsLast(L.Callback):
+    """Train with every 4-D weight in channels-last (NHWC) memory format.
+
+    With ``precision: bf16-mixed`` on a CPU with AMX (bf16 matrix units) this lets oneDNN use its fastest
+    convolutions; measured on this project's 2-core Xeon, one thread: a VDSR step (batch 16, 41x41) 0.81 s in
+    float32, 0.27 s in bf16, 0.16 s in bf16 channels-last; a DCGAN-64 step (batch 64) 0.43 s, 0.24 s, 0.18 s.
+    Only the weights are converted: a convolution with channels-last weights returns channels-last outputs,
+    so everything after the first layer follows. The numbers computed are the same up to rounding, and the
+    exported weights are saved contiguous (``genzoo.hub``), so the release does not depend on this.
+    """
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Module.to keeps each Parameter object (only its data is replaced), so the optimizers built
+        # before this hook still hold the parameters they update.
+        pl_module.to(memory_format=torch.channels_last)
 
 
 class ExportCheckpoint(L.Callback):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.callbacks import ExportCheckpoint, SampleGrid
+from genzoo.callbacks import ChannelsLast, ExportCheckpoint, SampleGrid
 from genzoo.data import MNISTDataModule
 from genzoo.tasks import DCGANTask, WGANTask
 
@@ -175,6 +175,32 @@ def test_mixed_precision_by_trainer_flag(kind, fake_mnist, tmp_path):
     assert trainer.global_step == 6
     parameters = [p for p in task.net.parameters()]
     assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in parameters)  # master weights stay fp32
+
+
+def test_channels_last_training_updates_the_weights_and_exports_the_usual_layout(fake_mnist, tmp_path):
+    L.seed_everything(0)
+    task = TASKS["dcgan"]()
+    before = {k: v.detach().clone() for k, v in task.net.named_parameters()}
+    trainer = L.Trainer(max_steps=6, accelerator="cpu", devices=1, precision="bf16-mixed", logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        default_root_dir=str(tmp_path), callbacks=[ChannelsLast(), ExportCheckpoint(str(tmp_path / "export"), num_samples=4)])
+    trainer.fit(task, datamodule(fake_mnist))
+    convolutions = [p for p in task.net.parameters() if p.dim() == 4]
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in convolutions)
+    assert any(not p.is_contiguous() for p in convolutions)  # (a one-channel or 1x1 weight is both)
+    # The optimizers built before the conversion still update the converted parameters.
+    assert all(not torch.equal(p, before[k]) for k, p in task.net.named_parameters() if p.dim() == 4)
+    network = genzoo.load(tmp_path / "export")
+    assert all(v.is_contiguous() for v in network.state_dict().values())
+    stored = {k: v.half().float() for k, v in task.ema.module.state_dict().items() if v.is_floating_point()}
+    assert all(torch.equal(network.generator.state_dict()[k], v) for k, v in stored.items())
+    # The layout changes how the numbers are stored, not what the network computes.
+    usual, channels_last = (DCGANTask(**TINY).net.generator.eval() for _ in range(2))
+    for generator in (usual, channels_last):
+        generator.load_state_dict(task.net.generator.state_dict())
+    z = torch.randn(4, TINY["latent_dim"])
+    with torch.no_grad():
+        torch.testing.assert_close(channels_last.to(memory_format=torch.channels_last)(z), usual(z), rtol=1e-4, atol=1e-5)
 
 
 def test_fine_tuning_starts_from_a_released_checkpoint(tmp_path):
