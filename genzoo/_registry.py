@@ -64,7 +64,7 @@ RELEASES: dict[str, Release] = {
     release.name: release
     for release in (
         Release("cyclegan-horse2zebra", "0a11764f880ec46f8041b618fc354608063aa89b214694f1c57dd7bcd3ccccf3"),
-        Release("dcgan-celeba", "4a3793981600236910583a54e35284c78835ebae4211074a172aa2c94f8822f5"),
+        Release("dcgan-celeba", "4b8d81c0fe46565489d849ed92b3d4edc7e2511caf27bf9646b514d7f3669d49"),
         Release("dcgan-mnist", "c839aa8485281519081b0444a1dc5fb42cf863eb9821d284df16f3dcaa634bf1"),
         Release("draw-mnist", "6ba324121dbed459e1cef37679dd2bb0d90043c041267517643d158a1c94a14e"),
         Release("draw-mnist-noattn", "96f6808359c432899b9a6a73b728555e3520f394a634b09099395239f41188c5"),
@@ -82,7 +82,7 @@ RELEASES: dict[str, Release] = {
         Release("texturenet-scales", "9f860111564988fb6d6199315342ab421a2129b403abcdade48ec4775dae0e8a"),
         Release("transformnet-la-muse", "232f9f4bf04ea9eba9d285c303c536e83adeb0e23169a60c75a75ad333ddd69a"),
         Release("transformnet-matisse", "15c6d41a6b9c84fb97b63b5e4cb992ac6b4ef1b92e9baac74f406510078229ee"),
-        Release("vdsr-291", "cb0569e36f5f3f12e51bbdaaf4cf6653a0c92df5ec0af62bce79b5692dcc3caf"),
+        Release("vdsr-291", "276f1bb35fa6f45a14c6aff847b5f6dc894b347771c1a0f66aa4dc939a93263b"),
         Release("wgan-gp-mnist", "24ee8d1f677437346935b61edae6187161a7ac2f368502f6361cb2fd16ebda73"),
     )
 }

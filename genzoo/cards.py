@@ -9,7 +9,9 @@ The human text quotes no number itself. It names the number's source with a plac
 at render time, so a retrained or re-evaluated checkpoint can never keep stale prose:
 
 * ``{metric:fid}`` or ``{metric:NLL (elbo, nats)}``: a value from metrics.json, by type or by name;
-* ``{training:epochs}``, ``{training:batches}``, ``{training:wall_time}``: the training record;
+* ``{training:epochs}``, ``{training:batches}``, ``{training:wall_time}``: the training record; a dotted key
+  reaches inside it, e.g. ``{training:previous_release.wall_time}`` or ``{training:previous_release.metrics.SWD}``
+  (what a retrained checkpoint replaced);
 * ``{config:g_width}``: a constructor argument of the network;
 * ``{paper:mnist-attention}``: a published result quoted by the family's code (``PUBLISHED_RESULTS``);
 * ``{release:dcgan-celeba:metric:SWD}``: any of the above, of another released checkpoint (its folder in
@@ -85,10 +87,14 @@ def fill_placeholders(text: str, info: dict[str, Any], strict: bool = True) -> s
         if kind == "metric":
             return format_number(find_metric(info.get("metrics", []), key)["value"])
         if kind == "training":
-            training = info.get("training") or {}
-            if key == "wall_time" and "wall_time_s" in training:
-                return format_seconds(training["wall_time_s"])
-            source = training
+            source = info.get("training") or {}
+            *path, key = key.split(".")
+            for part in path:
+                if not isinstance(source.get(part), dict):
+                    raise CardError(f"{{training:{'.'.join(path)}.{key}}}: the training record has no {part!r} section")
+                source = source[part]
+            if key == "wall_time" and "wall_time_s" in source:
+                return format_seconds(source["wall_time_s"])
         elif kind == "config":
             source = info.get("config", {})
         else:

@@ -57,6 +57,8 @@ def previous_release(old: dict, old_metrics: dict, old_sha: str) -> dict:
         "command": old["command"],
         "wall_time_s": old.get("wall_time_s"),
         "epochs": old.get("epochs"),
+        "batches": old.get("batches"),
+        "images_seen": old.get("images_seen"),
         "finished": old.get("finished"),
         "precision": old.get("precision"),
         "metrics": old_metrics,

@@ -22,6 +22,7 @@ from genzoo.cards import (
     format_number,
     format_seconds,
     render_folder_card,
+    traceable_numbers,
     untraceable_numbers,
     weights_dtypes,
 )
@@ -139,6 +140,17 @@ def test_a_card_may_quote_another_release_by_placeholder():
                          ("{release:dcgan-celeba:release:dcgan-mnist:metric:fid}", "expected")):
         with pytest.raises(CardError, match=message):
             fill_placeholders(bad, {})
+
+
+def test_dotted_training_keys_reach_the_record_a_retraining_replaced():
+    info = {"training": {"wall_time_s": 60.0, "previous_release": {"wall_time_s": 3676.4, "metrics": {"MS-SSIM diversity": 0.33266}}}}
+    assert fill_placeholders("{training:wall_time} / {training:previous_release.wall_time}", info) == "1m 00s / 1h 01m 16s"
+    assert fill_placeholders("{training:previous_release.metrics.MS-SSIM diversity}", info) == "0.3327"
+    assert "0.33266" in traceable_numbers(info)  # nested values count as stated by the checkpoint's files
+    for bad, message in (("{training:first_release.wall_time}", "no 'first_release' section"),
+                         ("{training:previous_release.batches}", "no training value 'batches'")):
+        with pytest.raises(CardError, match=message):
+            fill_placeholders(bad, info)
 
 
 def test_the_registry_imports_no_family():
