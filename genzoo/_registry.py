@@ -83,7 +83,7 @@ RELEASES: dict[str, Release] = {
         Release("transformnet-la-muse", "232f9f4bf04ea9eba9d285c303c536e83adeb0e23169a60c75a75ad333ddd69a"),
         Release("transformnet-matisse", "15c6d41a6b9c84fb97b63b5e4cb992ac6b4ef1b92e9baac74f406510078229ee"),
         Release("vdsr-291", "276f1bb35fa6f45a14c6aff847b5f6dc894b347771c1a0f66aa4dc939a93263b"),
-        Release("wgan-gp-mnist", "24ee8d1f677437346935b61edae6187161a7ac2f368502f6361cb2fd16ebda73"),
+        Release("wgan-gp-mnist", "17e9d2a64a4e10d241cf1185572717b56d86a85cda8c00c5e0ad965c89f7e940"),
     )
 }
 
