@@ -452,7 +452,10 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
     if type(network).__name__ == "TransformationInterpolator":
         results = evaluate_interpolation(network, names, args, progress, offline)
         return report_results(args, info, device, world, rank, results)
-    if hasattr(network, "stylize") or hasattr(network, "noise_shapes"):  # the texture and style family
+    from genzoo.models.style import StyleNetwork
+
+    # The texture and style family by class: StyleGAN also has noise inputs (noise_shapes) and is a sampler.
+    if isinstance(network, StyleNetwork):
         from genzoo.evaluate_style import evaluate_stylizer, evaluate_texture
 
         evaluate = evaluate_stylizer if hasattr(network, "stylize") else evaluate_texture

@@ -295,3 +295,22 @@ def test_sample_command_takes_truncation(tmp_path):
     save_folder(dcgan, tmp_path / "dcgan")
     with pytest.raises(SystemExit, match="has no truncation"):
         main(["sample", str(tmp_path / "dcgan"), "--num", "4", "--out", str(tmp_path / "c.png"), "--truncation", "0.5"])
+
+
+def test_eval_measures_a_stylegan_as_a_sampler_not_as_a_texture_network(tmp_path, capsys):
+    # StyleGAN has noise inputs like the texture networks; `genzoo eval` must still take it for a sampler.
+    from PIL import Image
+
+    from genzoo.cli import main
+
+    network = tiny_network()
+    network.info = {"name": "tiny-stylegan", "family": "stylegan"}
+    save_folder(network, tmp_path / "style")
+    (tmp_path / "faces").mkdir()
+    generator = torch.Generator().manual_seed(0)
+    for index in range(16):
+        pixels = torch.randint(0, 256, (32, 32, 3), generator=generator, dtype=torch.uint8).numpy()
+        Image.fromarray(pixels).save(tmp_path / "faces" / f"{index}.png")
+    main(["eval", str(tmp_path / "style"), "--metrics", "swd", "--data", str(tmp_path / "faces"),
+          "--num-samples", "16", "--offline", "--no-progress", "--device", "cpu"])
+    assert "SWD:" in capsys.readouterr().out
