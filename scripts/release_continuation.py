@@ -19,9 +19,9 @@ The card text (description, limitations) and the registry pin are the releaser's
 
     python scripts/release_continuation.py dcgan-celeba runs/dcgan-celeba-long \\
         --command "genzoo fit --config recipes/dcgan/celeba.yaml ... --model.init_args.init_from dcgan-celeba" \\
-        --eval "--metrics swd,msssim --data ../shared/data/celeba-10k --offline" --curve loss/g
-    python scripts/release_continuation.py vdsr-291 runs/vdsr-291 --fresh --command "genzoo fit ..." \
-        --eval "--metrics psnr,ssim --data ../shared/data/sr/Set5 --scale 2" --eval "... --scale 3" ...
+        --eval="--metrics swd,msssim --data ../shared/data/celeba-10k --offline" --curve loss/g
+    python scripts/release_continuation.py vdsr-291 runs/vdsr-291 --fresh --command "genzoo fit ..." \\
+        --eval="--metrics psnr,ssim --data ../shared/data/sr/Set5 --scale 2" --eval="... --scale 3" ...
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def main() -> None:
     old_config = json.loads((card / "config.json").read_text())
     new_config = json.loads((export / "config.json").read_text())
     if old_config["architecture"] != new_config["architecture"] or old_config["config"] != new_config["config"]:
-        sys.exit("the run's network differs from the release's (architecture or config): not a continuation")
+        sys.exit("the run's network differs from the release's (architecture or config): not a new version of this release")
     old_metrics = metric_values(card)
     old_training, new_training = old_config["info"]["training"], new_config["info"]["training"]
     old_sha = sha256(card / "model.safetensors")
