@@ -248,10 +248,7 @@ def _use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
                     "compare.png": "The same pairs: this model, the pixel cross-fade, the latent path (rows of three)",
                     "returns.png": "Training: return per batch of episodes", "distances.png": "Training: final distance to the goal",
                     "steps.png": "Training: steps taken before the agent stopped"}
-        for figure, caption in captions.items():
-            if figure in figures:
-                lines += [f"{caption}:", "", f"![{figure[:-4]}]({figure})", ""]
-        return lines
+        return lines + _figure_lines(figures, captions)
     if info.get("extractor"):  # the texture and style family
         return _style_use_lines(info, figures)
     if info.get("pipeline_tag", PIPELINE_TAG) == "image-to-image":
@@ -289,14 +286,12 @@ def _style_use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
     if architecture == "TextureNet":
         lines += ["textures = model.sample(4, size=512, seed=0)  # (4, 3, 512, 512) in [0, 1]; any size", "```", "",
                   f"or `genzoo texture {name} --out textures.png --size 512 --num 4`.", ""]
-        if "samples.png" in figures:
-            lines += ["Samples from fixed seeds, at the training size:", "", "![samples](samples.png)", ""]
-        if "compare.png" in figures:
-            lines += ["At their pixel scale: the example | two samples of this network at 256 px | two Gatys syntheses at the "
-                      "size `genzoo eval` compared:", "", "![compare](compare.png)", ""]
-        if "training-loss.png" in figures:
-            lines += ["Training curve:", "", "![training-loss](training-loss.png)", ""]
-        return lines
+        return lines + _figure_lines(figures, {
+            "samples.png": "Samples from fixed seeds, at the training size",
+            "compare.png": "At their pixel scale: the example | two samples of this network at 256 px | two Gatys "
+                           "syntheses at the size `genzoo eval` compared",
+            "training-loss.png": "Training curve",
+        })
     if architecture == "AdaINNet":
         lines += ["out = model.stylize(photos, style)  # (N, 3, H, W) photos and one (3, h, w) style image in [0, 1]",
                   "out = model.stylize(photos, style, alpha=0.5)  # the content-style trade-off",
@@ -307,10 +302,17 @@ def _style_use_lines(info: dict[str, Any], figures: list[str]) -> list[str]:
     else:
         lines += [f"out = model.stylize(photos)  # (N, 3, H, W) or (3, H, W) in [0, 1], any size, in {info.get('config', {}).get('style')}'s style",
                   "```", "", f"or `genzoo stylize {name} --content photo.jpg --out out.png --figure side_by_side.png`.", ""]
-    if "translations.png" in figures:
-        lines += ["Photos (not in its training set) | style | output:", "", "![translations](translations.png)", ""]
-    for figure, caption in {"compare.png": "What `genzoo eval` compared, rows of photo | style | this network | Gatys's optimization",
-                            "training-loss.png": "Training curve"}.items():
+    return lines + _figure_lines(figures, {
+        "translations.png": "Photos (not in its training set) | style | output",
+        "compare.png": "What `genzoo eval` compared, rows of photo | style | this network | Gatys's optimization",
+        "training-loss.png": "Training curve",
+    })
+
+
+def _figure_lines(figures: list[str], captions: dict[str, str]) -> list[str]:
+    """Each present figure of ``captions`` (file name -> caption), in that order, as a captioned card image."""
+    lines = []
+    for figure, caption in captions.items():
         if figure in figures:
             lines += [f"{caption}:", "", f"![{figure[:-4]}]({figure})", ""]
     return lines
