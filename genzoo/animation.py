@@ -67,6 +67,7 @@ def save_steps_gif(
     final_hold_ms: int = 1500,
     loop: int = 0,
     scale: int = 2,
+    levels: int = 256,
 ) -> Path:
     """Write the step-by-step generation as an animated GIF: frame t shows the n images after step t.
 
@@ -77,6 +78,8 @@ def save_steps_gif(
         duration_ms: how long each step's frame shows; the last one shows ``final_hold_ms``.
         loop: 0 loops forever (GIF convention); n plays n + 1 times.
         scale: nearest-neighbour upscaling factor (28 px digits are small on screen).
+        levels: intensity levels per channel, 2 to 256. Grey Bernoulli means compress badly; 32 levels look
+            the same on screen and roughly halve the file (the release budget counts every byte of a card).
 
     Returns the path written.
     """
@@ -85,7 +88,15 @@ def save_steps_gif(
     duration_ms = check_number(duration_ms, "duration_ms", minimum=0)
     final_hold_ms = check_number(final_hold_ms, "final_hold_ms", minimum=0)
     loop = check_count(loop, "loop", "extra plays (0: forever)", minimum=0)
+    levels = check_count(levels, "levels", "intensity levels per channel", minimum=2)
+    if levels > 256:
+        raise ValueError(f"levels must be at most 256 (8-bit frames), got {levels}")
     frames = steps_frames(steps, nrow=nrow, scale=scale)
+    if levels < 256:
+        # Round each 8-bit value to the nearest of `levels` evenly spaced values (0 and 255 included).
+        step = 255 / (levels - 1)
+        lookup = [round(round(value / step) * step) for value in range(256)]
+        frames = [frame.point(lookup * len(frame.getbands())) for frame in frames]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     durations = [int(duration_ms)] * (len(frames) - 1) + [int(max(final_hold_ms, duration_ms))]

@@ -129,7 +129,7 @@ def cmd_steps(args: argparse.Namespace) -> None:
     if "return_steps" not in inspect.signature(model.sample).parameters:
         raise ValueError(f"{args.model} ({type(model).__name__}) generates in one step; `genzoo steps` needs an iterative model such as DRAW")
     steps = model.to_unit_range(model.sample(args.num, seed=args.seed, return_steps=True)).cpu()
-    gif = save_steps_gif(steps, args.out)
+    gif = save_steps_gif(steps, args.out, levels=args.levels)
     print(f"wrote {steps.shape[0]} steps of {args.num} samples of {args.model} to {gif}")
     if args.grid:
         print(f"wrote the step grid to {save_steps_grid(steps, args.grid)}")
@@ -311,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     steps.add_argument("--out", default="steps.gif")
     steps.add_argument("--grid", default=None, help="also write a PNG with a row per sample and a column per step")
     steps.add_argument("--seed", type=int, default=0)
+    steps.add_argument("--levels", type=int, default=256, help="grey levels per channel in the GIF (fewer: smaller file)")
     steps.add_argument("--device", default=None)
     steps.set_defaults(run=cmd_steps)
 

@@ -291,6 +291,24 @@ def test_steps_gif_and_grid(tmp_path):
         save_steps_grid(torch.rand(2, 1, 1, 28, 28) * 2 - 1, tmp_path / "bad.png")
 
 
+def test_steps_gif_levels_round_to_evenly_spaced_values(tmp_path):
+    from PIL import Image, ImageSequence
+
+    steps = torch.rand(4, 9, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    full = save_steps_gif(steps, tmp_path / "full.gif")
+    coarse = save_steps_gif(steps, tmp_path / "coarse.gif", levels=5)
+    with Image.open(coarse) as image:
+        values = set()
+        for frame in ImageSequence.Iterator(image):
+            values |= set(frame.convert("L").getdata())
+    assert values <= {0, 64, 128, 191, 255} and len(values) > 2  # 255 * k / 4, rounded; padding is white
+    assert coarse.stat().st_size < full.stat().st_size
+    with pytest.raises(ValueError, match="levels"):
+        save_steps_gif(steps, tmp_path / "bad.gif", levels=1)
+    with pytest.raises(ValueError, match="at most 256"):
+        save_steps_gif(steps, tmp_path / "bad.gif", levels=300)
+
+
 # ---- released checkpoints -----------------------------------------------------------------------
 def test_released_variants():
     for name in SHIPPED:

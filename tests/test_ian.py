@@ -388,6 +388,24 @@ def test_tiny_training_steps_update_the_right_weights(tmp_path):
     assert not d_params & {id(p) for g in opt_g.optimizer.param_groups for p in g["params"]}
 
 
+def test_ema_generator_is_updated_once_per_batch_and_exported(tmp_path):
+    torch.manual_seed(0)
+    task = IANTask(image_shape=(3, 32, 32), **TINY, ema_decay=0.5)
+    trainer = L.Trainer(accelerator="cpu", max_steps=6, limit_val_batches=1, val_check_interval=3, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        default_root_dir=tmp_path)
+    trainer.fit(task, datamodule=_Images(torch.rand(32, 3, 32, 32) * 2 - 1))
+    assert int(task.ema.n_averaged) == 3  # 6 optimizer steps = 3 batches, one generator update each
+    live, averaged = task.net.generator.state_dict(), task.ema.module.state_dict()
+    assert any(not torch.equal(live[k], averaged[k]) for k in live)
+    exported = task.export_network()
+    # The export swaps the EMA generator in and keeps the live discriminator and encoder.
+    assert all(torch.equal(exported.generator.state_dict()[k], averaged[k].cpu()) for k in averaged)
+    assert all(torch.equal(v, task.net.encoder.state_dict()[k]) for k, v in exported.encoder.state_dict().items())
+    with pytest.raises(ValueError, match="ema_decay"):
+        IANTask(image_shape=(3, 32, 32), **TINY, ema_decay=1.0)
+
+
 def test_discriminator_update_uses_only_the_ternary_loss():
     """One batch from the same weights and noise with very different generator/encoder loss weights:
     the discriminator must end up identical (its update sees the ternary loss only, and the

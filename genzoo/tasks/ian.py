@@ -31,7 +31,7 @@ from genzoo.losses.ian import (
     ternary_generator_loss,
 )
 from genzoo.models.ian import IAN
-from genzoo.tasks._base import GenerativeTask
+from genzoo.tasks._base import GenerativeTask, make_ema
 
 
 class IANTask(GenerativeTask):
@@ -40,6 +40,8 @@ class IANTask(GenerativeTask):
     latent_dim, g_width, d_width, mdc, mdc_scales, mdc_blocks, iaf, iaf_steps, iaf_hidden, beta_output,
         minibatch_discrimination, mb_kernels: the network (see ``genzoo.models.ian.IAN``).
     lr, betas: Adam settings for both updates.
+    ema_decay: keep an EMA of the generator with this decay (None: no EMA); the export, sample grids and
+        the validation reconstructions use it.
     pixel_weight, beta_weight, feature_weight, adversarial_weight, kl_weight, ortho_weight: weights of
         the generator/encoder loss terms (ortho_weight 0: no orthogonal regularization).
     name: the registered variant this run trains; init_from: a released checkpoint to start from.
@@ -70,6 +72,7 @@ class IANTask(GenerativeTask):
         adversarial_weight: float = 0.05,
         kl_weight: float = 1e-3,
         ortho_weight: float = 1e-4,
+        ema_decay: float | None = None,
         name: str | None = None,
         init_from: str | None = None,
     ) -> None:
@@ -83,6 +86,7 @@ class IANTask(GenerativeTask):
             beta_output=beta_output, minibatch_discrimination=minibatch_discrimination, mb_kernels=mb_kernels,
         )
         self.load_pretrained_weights()
+        self.ema = make_ema(self.net.generator, ema_decay)
 
     def configure_optimizers(self):
         betas = tuple(self.hparams.betas)
@@ -143,6 +147,7 @@ class IANTask(GenerativeTask):
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
         opt_g.step()
+        self.update_ema()
 
         probs = torch.softmax(d_real.detach(), 1)[:, 0].mean()
         return {
@@ -158,5 +163,6 @@ class IANTask(GenerativeTask):
     def validation_step(self, batch, batch_idx):
         real, _ = batch
         with torch.no_grad():
-            reconstruction = self.net.generator(self.net.posterior(real)[0])
+            generator = self.ema.module if self.ema is not None else self.net.generator
+            reconstruction = generator(self.net.posterior(real)[0])
         self.log("val/recon_l1", F.l1_loss(reconstruction, real), prog_bar=True)
