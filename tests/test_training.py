@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.callbacks import ChannelsLast, ExportCheckpoint, SampleGrid
+from genzoo.callbacks import ChannelsLast, ExportCheckpoint, SampleGrid, save_grid
 from genzoo.data import MNISTDataModule
 from genzoo.tasks import DCGANTask, WGANTask
 
@@ -60,6 +60,23 @@ def test_fit_updates_weights_and_exports_a_loadable_folder(kind, fake_mnist, tmp
     # Released weights are stored in float16 (loaded into float32): equal after the same rounding.
     stored = {k: v.cpu().half().float() if v.is_floating_point() else v.cpu() for k, v in source.items()}
     assert all(torch.equal(exported[k], stored[k]) for k in exported)
+
+
+def test_save_grid_palette_option(tmp_path):
+    from PIL import Image
+
+    images = torch.rand(16, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    rgb = save_grid(images, tmp_path / "rgb.png", nrow=4)
+    small = save_grid(images, tmp_path / "palette.png", nrow=4, palette_colors=16)
+    with Image.open(rgb) as a, Image.open(small) as b:
+        assert (a.mode, b.mode, a.size) == ("RGB", "P", b.size) and len(b.getcolors()) <= 16
+    assert small.stat().st_size < rgb.stat().st_size
+    with Image.open(save_grid(images[:, :1], tmp_path / "grey.png", palette_colors=16)) as grey:
+        assert grey.mode == "L"  # one channel stays greyscale
+    for bad, error in ((1, ValueError), (257, ValueError), (2.5, TypeError)):
+        with pytest.raises(error, match="palette_colors"):
+            save_grid(images, tmp_path / "bad.png", palette_colors=bad)
+    assert not (tmp_path / "bad.png").exists()
 
 
 def test_wgan_critic_schedule():
