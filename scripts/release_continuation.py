@@ -12,6 +12,8 @@ recipe from scratch. This script, run after that training ended:
 3. measures the new weights with the same ``genzoo eval`` arguments as before (``--eval``, once per
    measurement; the later ones append), writing ``model_cards/NAME/metrics.json``;
 4. plots the continuation's training curve (``training-loss.png``) from the run's metrics.csv;
+   a continuation in several runs (``--earlier-run``, e.g. a final phase at a lower learning rate started
+   from the first run's export) is recorded and plotted as one: records summed, commands chained, steps offset;
 5. prints the metrics before and after.
 
 The card text (description, limitations) and the registry pin are the releaser's next steps:
@@ -27,6 +29,7 @@ The card text (description, limitations) and the registry pin are the releaser's
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import shlex
@@ -88,6 +91,36 @@ def merged_training(old: dict, new: dict, name: str, command: str, old_metrics: 
     return merged
 
 
+def chained_runs(earlier: list[Path], run: Path, command: str, training: dict) -> tuple[dict, str]:
+    """One record and one command for a continuation made of several runs, each started from the one before."""
+    records = [json.loads((path / "export" / "config.json").read_text())["info"]["training"] for path in earlier]
+    combined = dict(training)
+    for key in SUMMED:
+        if key in training:
+            total = sum(record[key] for record in records) + training[key]
+            combined[key] = round(total, 2) if isinstance(total, float) else total
+    combined["runs"] = [{key: record.get(key) for key in (*SUMMED, "command", "finished")} for record in records]
+    combined["runs"].append({key: training.get(key) for key in (*SUMMED, "finished")} | {"command": command})
+    chained = "  # then, from that run's export: ".join([*(record["command"] for record in records), command])
+    return combined, chained
+
+
+def joined_curve(runs: list[Path], column: str, out: Path) -> Path:
+    """The runs' metrics.csv rows of ``column`` as one csv, each run's steps offset by the runs before it."""
+    rows, offset = [], 0.0
+    for run in runs:
+        path = sorted(run.glob("lightning_logs/version_*/metrics.csv"))[-1]
+        with open(path, newline="") as handle:
+            points = [(float(r["step"]), float(r[column])) for r in csv.DictReader(handle) if r.get(column) not in ("", None)]
+        rows += [(offset + step, value) for step, value in points]
+        offset += max(step for step, _ in points) + 1
+    with open(out, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["step", column])
+        writer.writerows(rows)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("name", help="the released name, model_cards/NAME")
@@ -98,6 +131,8 @@ def main() -> None:
                         help="genzoo eval arguments after the model, as the old card was measured (repeatable)")
     parser.add_argument("--curve", default=None, help="metrics.csv column to plot as training-loss.png (e.g. loss/g)")
     parser.add_argument("--curve-label", default=None, help="y label of the curve (default: the column)")
+    parser.add_argument("--earlier-run", type=Path, action="append", default=[],
+                        help="an earlier run of this continuation (its default_root_dir), in order; RUN started from its export")
     args = parser.parse_args()
 
     card = ROOT / "model_cards" / args.name
@@ -113,11 +148,14 @@ def main() -> None:
     old_metrics = metric_values(card)
     old_training, new_training = old_config["info"]["training"], new_config["info"]["training"]
     old_sha = sha256(card / "model.safetensors")
+    command = args.command
+    if args.earlier_run:
+        new_training, command = chained_runs(args.earlier_run, args.run, args.command, new_training)
     if args.fresh:
-        new_config["info"]["training"] = {**new_training, "command": args.command,
+        new_config["info"]["training"] = {**new_training, "command": command,
                                           "previous_release": previous_release(old_training, old_metrics, old_sha)}
     else:
-        new_config["info"]["training"] = merged_training(old_training, new_training, args.name, args.command, old_metrics, old_sha)
+        new_config["info"]["training"] = merged_training(old_training, new_training, args.name, command, old_metrics, old_sha)
 
     if (card / "samples.png").is_file():
         shutil.copyfile(card / "samples.png", card / "samples-before.png")
@@ -133,8 +171,8 @@ def main() -> None:
         subprocess.run(evaluation, check=True, cwd=ROOT)
 
     if args.curve:
-        csv = sorted(args.run.glob("lightning_logs/version_*/metrics.csv"))[-1]
-        plot = [sys.executable, "scripts/plot_curves.py", f"continuation={csv}", "--x", "step", "--y", args.curve,
+        curve = joined_curve([*args.earlier_run, args.run], args.curve, args.run / "continuation-curve.csv")
+        plot = [sys.executable, "scripts/plot_curves.py", f"continuation={curve}", "--x", "step", "--y", args.curve,
                 "--smooth", "50", "--out", str(card / "training-loss.png"),
                 "--title", f"{args.name}: the continuation's training curve", "--y-label", args.curve_label or args.curve]
         subprocess.run(plot, check=True, cwd=ROOT)
