@@ -68,7 +68,7 @@ RELEASES: dict[str, Release] = {
         Release("dcgan-mnist", "c839aa8485281519081b0444a1dc5fb42cf863eb9821d284df16f3dcaa634bf1"),
         Release("draw-mnist", "6ba324121dbed459e1cef37679dd2bb0d90043c041267517643d158a1c94a14e"),
         Release("draw-mnist-noattn", "6bbf4f06b0ff335fee3e9c0d77583abb37c42a0ccea32d8eec7175f061184254"),
-        Release("ian-celeba", "f2d1aed4a515ff5217cd2f77254ac8ce2b47dfbb3b7462b7f1ef39bc62168eea"),
+        Release("ian-celeba", "7b09a6145531822a452a4160dbdc911f59696754e035bd13ec04b0185646c1a3"),
         Release("ian-mnist", "c848d9d26d0d326b22ed3a64d954501afb3fb3015c6da33df0fabebbb01e157e"),
         Release("interp-celeba", "d566a91f3b023a3f65498793eac043416c7e6ec28ca564ae94391570bf66a27c"),
         Release("interp-mnist", "5ec97e979d8d29922443b9ab8b9838a86f7abe5430b3a69d5416aff98048e193"),

@@ -17,7 +17,7 @@ import pytest
 
 from genzoo._registry import list_models
 from genzoo.evaluate import add_eval_arguments, run_eval
-from genzoo.hub import WEIGHTS_NAME, model_cards_dir, read_metrics
+from genzoo.hub import CONFIG_NAME, WEIGHTS_NAME, model_cards_dir, read_config, read_metrics
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BAND = 0.005  # relative
@@ -85,6 +85,12 @@ def recorded_runs():
     return params
 
 
+def family(name: str | Path) -> str | None:
+    """The family a released name or a checkpoint folder records in its config.json."""
+    folder = Path(name) if Path(name).is_dir() else model_cards_dir() / str(name)
+    return read_config(folder).get("info", {}).get("family") if (folder / CONFIG_NAME).is_file() else None
+
+
 def replay_arguments(name: str, metrics: list[dict], data_root: Path = SHARED_DATA) -> argparse.Namespace:
     """``genzoo eval`` arguments that replay the protocol of ``metrics`` (recorded together) on ``name``."""
     protocol = metrics[0]["protocol"]
@@ -92,7 +98,8 @@ def replay_arguments(name: str, metrics: list[dict], data_root: Path = SHARED_DA
         return interpolation_replay_arguments(name, metrics, data_root)
     if "gatys_steps" in protocol:
         return style_replay_arguments(name, metrics, data_root)
-    if any(key in protocol for key in TRANSLATION_FIELDS):
+    # By family, not by stamp fields alone: IAN's reconstruction L1 also records how it reconstructed.
+    if family(name) == "translation":
         return translation_replay_arguments(name, metrics, data_root)
     with_reference = next((m["protocol"] for m in metrics if m["protocol"].get("reference") is not None), None)
     argv = [
@@ -130,10 +137,6 @@ def replay_arguments(name: str, metrics: list[dict], data_root: Path = SHARED_DA
     parser = argparse.ArgumentParser()
     add_eval_arguments(parser)
     return parser.parse_args(argv)
-
-
-# Stamps only translation metrics carry: what was compared (SWD), how the cycle was closed, how inputs were made.
-TRANSLATION_FIELDS = ("compared", "reconstruction", "inputs")
 
 
 def translation_replay_arguments(name: str, metrics: list[dict], data_root: Path) -> argparse.Namespace:
