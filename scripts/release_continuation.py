@@ -91,7 +91,7 @@ def merged_training(old: dict, new: dict, name: str, command: str, old_metrics: 
     return merged
 
 
-def chained_runs(earlier: list[Path], run: Path, command: str, training: dict) -> tuple[dict, str]:
+def chained_runs(earlier: list[Path], command: str, training: dict) -> tuple[dict, str]:
     """One record and one command for a continuation made of several runs, each started from the one before."""
     records = [json.loads((path / "export" / "config.json").read_text())["info"]["training"] for path in earlier]
     combined = dict(training)
@@ -150,7 +150,7 @@ def main() -> None:
     old_sha = sha256(card / "model.safetensors")
     command = args.command
     if args.earlier_run:
-        new_training, command = chained_runs(args.earlier_run, args.run, args.command, new_training)
+        new_training, command = chained_runs(args.earlier_run, args.command, new_training)
     if args.fresh:
         new_config["info"]["training"] = {**new_training, "command": command,
                                           "previous_release": previous_release(old_training, old_metrics, old_sha)}
