@@ -24,12 +24,15 @@ def check_seed(seed: Any, name: str = "seed") -> int:
     return int(seed)
 
 
-def check_count(n: Any, name: str = "n", what: str = "images", minimum: int = 1) -> int:
-    """Return ``n`` if it is an integer >= ``minimum`` (a number of ``what``); raise a clear error otherwise."""
+def check_count(n: Any, name: str = "n", what: str = "images", minimum: int = 1, maximum: int | None = None) -> int:
+    """Return ``n`` if it is an integer >= ``minimum`` (and at most ``maximum``, a number of ``what``); raise a
+    clear error otherwise."""
     expected = f"a positive integer number of {what}" if minimum == 1 else f"an integer number of {what} >= {minimum}"
+    if maximum is not None:
+        expected += f" and at most {maximum}"
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{name} must be {expected}, got {n!r} ({type(n).__name__})")
-    if n < minimum:
+    if n < minimum or (maximum is not None and n > maximum):
         raise ValueError(f"{name} must be {expected}, got {n}")
     return int(n)
 

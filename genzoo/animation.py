@@ -88,9 +88,7 @@ def save_steps_gif(
     duration_ms = check_number(duration_ms, "duration_ms", minimum=0)
     final_hold_ms = check_number(final_hold_ms, "final_hold_ms", minimum=0)
     loop = check_count(loop, "loop", "extra plays (0: forever)", minimum=0)
-    levels = check_count(levels, "levels", "intensity levels per channel", minimum=2)
-    if levels > 256:
-        raise ValueError(f"levels must be at most 256 (8-bit frames), got {levels}")
+    levels = check_count(levels, "levels", "intensity levels per channel (8-bit frames)", minimum=2, maximum=256)
     frames = steps_frames(steps, nrow=nrow, scale=scale)
     if levels < 256:
         # Round each 8-bit value to the nearest of `levels` evenly spaced values (0 and 255 included).

@@ -38,9 +38,7 @@ def save_grid(
     from torchvision.utils import make_grid
 
     if palette_colors is not None:
-        palette_colors = check_count(palette_colors, "palette_colors", "colours", minimum=2)
-        if palette_colors > 256:
-            raise ValueError(f"palette_colors must be at most 256 (a PNG palette), got {palette_colors}")
+        palette_colors = check_count(palette_colors, "palette_colors", "colours (a PNG palette)", minimum=2, maximum=256)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     nrow = nrow or max(1, int(len(images_unit_range) ** 0.5))
